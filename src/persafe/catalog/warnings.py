@@ -1,0 +1,279 @@
+"""Content warnings per item, with provenance, and loaders for the sources persafe accepts.
+
+Sources: the project's curated annotations (JSONL), DoesTheDogDie-style vote tables, IMDb
+Parents-Guide severity tables (CSV or JSONL), and SafeCRS ``movie_trait_sensitivity.json``.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from persafe.catalog.items import Catalog, ItemId
+from persafe.catalog.traits import PG_CATEGORIES, PG_CATEGORY_NAMES, SEVERITIES, PGCategory, TraitTaxonomy
+from persafe.errors import DataError
+from persafe.io import iter_jsonl, validate_record
+
+
+class TagEvidence(BaseModel):
+    """One content-warning tag found in an item, and where that knowledge came from."""
+
+    tag: str
+    """The tag (a DoesTheDogDie question, e.g. "Does the dog die")."""
+    source: str
+    """Provenance: ``persafe-curated``, ``ddd``, ``safecrs`` or a user-given name."""
+    evidence: str | None = None
+    """A short factual note on what happens, when the source gives one."""
+    yes_votes: int | None = None
+    """DoesTheDogDie yes votes (vote tables only)."""
+    no_votes: int | None = None
+    """DoesTheDogDie no votes (vote tables only)."""
+
+
+class ItemWarnings(BaseModel):
+    """Everything known about the sensitive content of one item."""
+
+    item_id: ItemId
+    """The item."""
+    status: Literal["annotated", "unknown"] = "annotated"
+    """``unknown`` means a source looked at the item and could not say (treated by the oracle's policy)."""
+    tags: dict[str, TagEvidence] = Field(default_factory=dict)
+    """Tags present, by tag."""
+    tags_assessed: bool = False
+    """A tag source (curated annotation, DDD votes) looked at this item, so a missing tag means absent."""
+    parents_guide: dict[str, int] = Field(default_factory=dict)
+    """Parents Guide severity (0 None … 3 Severe) by category id."""
+    parents_guide_source: str | None = None
+    """Provenance of the Parents Guide severities."""
+    risk_override: dict[str, float] = Field(default_factory=dict)
+    """Precomputed risk per trait id (e.g. SafeCRS ``final``); replaces the computed risk for that trait."""
+    confidence: str | None = None
+    """Annotator confidence (curated annotations)."""
+    note: str | None = None
+    """Why the item is unknown, or other remarks."""
+
+    @property
+    def sources(self) -> set[str]:
+        """Every source that contributed to this record."""
+        s = {t.source for t in self.tags.values()}
+        if self.parents_guide_source:
+            s.add(self.parents_guide_source)
+        return s
+
+
+class WarningsTable:
+    """Content warnings for many items, keyed by item id."""
+
+    def __init__(self, records: Iterable[ItemWarnings] = ()) -> None:
+        self.records: dict[str, ItemWarnings] = {}
+        for r in records:
+            self.add(r)
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def __iter__(self) -> Iterator[ItemWarnings]:
+        return iter(self.records.values())
+
+    def get(self, item_id: str) -> ItemWarnings | None:
+        """The record of an item, or ``None`` when no source covers it."""
+        return self.records.get(str(item_id))
+
+    def add(self, rec: ItemWarnings) -> None:
+        """Merge a record in: tags are united, a known Parents Guide replaces a missing one."""
+        old = self.records.get(rec.item_id)
+        if old is None:
+            self.records[rec.item_id] = rec.model_copy(deep=True)
+            return
+        if rec.status == "annotated":
+            old.status = "annotated"
+        old.tags_assessed = old.tags_assessed or rec.tags_assessed
+        for tag, ev in rec.tags.items():
+            old.tags.setdefault(tag, ev)
+        if rec.parents_guide:
+            old.parents_guide = {**old.parents_guide, **rec.parents_guide}
+            old.parents_guide_source = rec.parents_guide_source
+        old.risk_override.update(rec.risk_override)
+
+    def merged(self, other: WarningsTable) -> WarningsTable:
+        """A new table holding this table's records updated with ``other``'s."""
+        out = WarningsTable(self)
+        for r in other:
+            out.add(r)
+        return out
+
+
+# --- the project's curated format -------------------------------------------------------------
+
+
+class _PGEntry(BaseModel):
+    severity: Literal["None", "Mild", "Moderate", "Severe"]
+    reason: str | None = None
+
+
+class _CuratedTag(BaseModel):
+    tag: str
+    evidence: str = Field(min_length=1)
+
+
+class CuratedRecord(BaseModel):
+    """One line of ``ml100k_warnings.jsonl`` (the project's annotation format)."""
+
+    item_id: ItemId
+    title: str
+    year: int | None = None
+    status: Literal["annotated", "unknown"]
+    confidence: Literal["high", "medium", "low"] | None = None
+    reason: str | None = None
+    tags: list[_CuratedTag] = Field(default_factory=list)
+    parents_guide: dict[PGCategory, _PGEntry] | None = None
+
+    def to_warnings(self, source: str = "persafe-curated") -> ItemWarnings:
+        """Convert to the oracle's representation."""
+        return ItemWarnings(
+            item_id=self.item_id,
+            status=self.status,
+            tags={t.tag: TagEvidence(tag=t.tag, source=source, evidence=t.evidence) for t in self.tags},
+            tags_assessed=self.status == "annotated",
+            parents_guide={c: SEVERITIES[e.severity] for c, e in (self.parents_guide or {}).items()},
+            parents_guide_source=source if self.parents_guide else None,
+            confidence=self.confidence,
+            note=self.reason,
+        )
+
+
+def read_curated_records(path: str | Path) -> list[CuratedRecord]:
+    """Read curated annotation records, validating each line."""
+    return [validate_record(CuratedRecord, obj, path=path, line=n) for n, obj in iter_jsonl(path)]
+
+
+def load_curated_warnings(path: str | Path, source: str = "persafe-curated") -> WarningsTable:
+    """Load the project's curated annotations (one JSON object per item)."""
+    return WarningsTable(r.to_warnings(source) for r in read_curated_records(path))
+
+
+# --- tables: DoesTheDogDie votes and Parents Guide severities -----------------------------------
+
+
+def _read_table(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    path = Path(path)
+    if path.suffix == ".jsonl":
+        yield from iter_jsonl(path)
+        return
+    if not path.exists():
+        raise DataError("file not found", path=path)
+    with path.open(encoding="utf-8", newline="") as f:
+        delim = "\t" if path.suffix in {".tsv", ".tab"} else ","
+        for n, row in enumerate(csv.DictReader(f, delimiter=delim), 2):
+            yield n, row
+
+
+def _need(row: dict[str, Any], key: str, path: str | Path, line: int) -> Any:
+    v = row.get(key)
+    if v is None or (isinstance(v, str) and not v.strip()):
+        raise DataError("missing value", path=path, line=line, field=key)
+    return v
+
+
+def _as_int(v: Any, key: str, path: str | Path, line: int) -> int:
+    try:
+        return int(float(v))
+    except (TypeError, ValueError):
+        raise DataError(f"expected a number, got {v!r}", path=path, line=line, field=key) from None
+
+
+def load_ddd_table(path: str | Path, *, min_votes: int = 1, source: str = "ddd") -> WarningsTable:
+    """Load a DoesTheDogDie-style table with columns ``item, tag, yes_votes, no_votes``.
+
+    A tag is present when it has more yes than no votes and at least ``min_votes`` yes votes; an item
+    that appears only with rejected tags is still annotated (the voters said "no").
+    """
+    table: dict[str, ItemWarnings] = {}
+    for n, row in _read_table(path):
+        item = str(_need(row, "item", path, n)).strip()
+        tag = str(_need(row, "tag", path, n)).strip()
+        yes = _as_int(_need(row, "yes_votes", path, n), "yes_votes", path, n)
+        no = _as_int(row.get("no_votes") or 0, "no_votes", path, n)
+        rec = table.setdefault(item, ItemWarnings(item_id=item, tags_assessed=True))
+        if yes > no and yes >= min_votes:
+            rec.tags[tag] = TagEvidence(tag=tag, source=source, yes_votes=yes, no_votes=no)
+    return WarningsTable(table.values())
+
+
+_CATEGORY_ALIASES = {**{c: c for c in PG_CATEGORIES}, **{v.lower(): k for k, v in PG_CATEGORY_NAMES.items()}}
+_SEVERITY_ALIASES = {**{k.lower(): v for k, v in SEVERITIES.items()}, **{str(v): v for v in SEVERITIES.values()}}
+
+
+def load_parents_guide_table(path: str | Path, *, source: str = "parents-guide") -> WarningsTable:
+    """Load a Parents Guide table with columns ``item, category, severity``.
+
+    ``category`` is a category id (``violence_gore``) or IMDb's name ("Violence & Gore");
+    ``severity`` is None/Mild/Moderate/Severe or 0–3.
+    """
+    table: dict[str, ItemWarnings] = {}
+    for n, row in _read_table(path):
+        item = str(_need(row, "item", path, n)).strip()
+        cat_raw = str(_need(row, "category", path, n)).strip()
+        cat = _CATEGORY_ALIASES.get(cat_raw.lower()) or _CATEGORY_ALIASES.get(cat_raw)
+        if cat is None:
+            raise DataError(
+                f"unknown category {cat_raw!r}; valid: {', '.join(PG_CATEGORIES)} or IMDb names",
+                path=path, line=n, field="category",
+            )
+        sev_raw = str(_need(row, "severity", path, n)).strip().lower()
+        if sev_raw not in _SEVERITY_ALIASES:
+            raise DataError(f"unknown severity {sev_raw!r}; valid: None, Mild, Moderate, Severe or 0-3",
+                            path=path, line=n, field="severity")
+        rec = table.setdefault(item, ItemWarnings(item_id=item, parents_guide_source=source))
+        rec.parents_guide[cat] = _SEVERITY_ALIASES[sev_raw]
+    return WarningsTable(table.values())
+
+
+def load_safecrs_sensitivity(
+    path: str | Path, catalog: Catalog, taxonomy: TraitTaxonomy, *, source: str = "safecrs"
+) -> tuple[WarningsTable, int]:
+    """Load SafeCRS ``movie_trait_sensitivity.json`` for the items of ``catalog`` (joined on IMDb id).
+
+    Each trait's ``final`` risk becomes a risk override; ``hit_tags`` become tags.
+
+    Returns:
+        The table and the number of entries whose IMDb id is not in the catalog (skipped).
+    """
+    path = Path(path)
+    if not path.exists():
+        raise DataError("file not found", path=path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as e:
+        raise DataError(f"invalid JSON ({e.msg})", path=path, line=e.lineno) from None
+    if not isinstance(data, list):
+        raise DataError("expected a list of {imdbId, traits} objects", path=path)
+    by_imdb = {_norm_imdb(it.imdb_id): it.item_id for it in catalog.items if it.imdb_id}
+    table, skipped = WarningsTable(), 0
+    for i, entry in enumerate(data):
+        if not isinstance(entry, dict) or "imdbId" not in entry or not isinstance(entry.get("traits"), dict):
+            raise DataError("each entry needs 'imdbId' and a 'traits' object", path=path, field=f"[{i}]")
+        item_id = by_imdb.get(_norm_imdb(str(entry["imdbId"])))
+        if item_id is None:
+            skipped += 1
+            continue
+        rec = ItemWarnings(item_id=item_id)
+        for name, info in entry["traits"].items():
+            trait = taxonomy.get(name)
+            if not isinstance(info, dict) or "final" not in info:
+                raise DataError("missing 'final'", path=path, field=f"[{i}].traits.{name}")
+            rec.risk_override[trait.id] = float(info["final"])
+            for tag in info.get("hit_tags") or []:
+                rec.tags[tag] = TagEvidence(tag=tag, source=source)
+        table.add(rec)
+    return table, skipped
+
+
+def _norm_imdb(v: str | None) -> str:
+    v = (v or "").strip().lower()
+    return v[2:].lstrip("0") if v.startswith("tt") else v.lstrip("0")
