@@ -10,9 +10,9 @@ import csv
 import json
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, Field
 
 from persafe.catalog.items import Catalog, ItemId
 from persafe.catalog.traits import PG_CATEGORIES, PG_CATEGORY_NAMES, SEVERITIES, PGCategory, TraitTaxonomy
@@ -121,12 +121,18 @@ class _CuratedTag(BaseModel):
     evidence: str = Field(min_length=1)
 
 
+def _year_or_none(v: Any) -> Any:
+    # recbole's copy has two movies without a usable year ("unkonwn", "V"); the catalog stores None for
+    # them, so a non-numeric year here means "no year" and the validator compares it with the catalog.
+    return None if isinstance(v, str) and not v.strip().isdigit() else v
+
+
 class CuratedRecord(BaseModel):
     """One line of ``ml100k_warnings.jsonl`` (the project's annotation format)."""
 
     item_id: ItemId
     title: str
-    year: int | None = None
+    year: Annotated[int | None, BeforeValidator(_year_or_none)] = None
     status: Literal["annotated", "unknown"]
     confidence: Literal["high", "medium", "low"] | None = None
     reason: str | None = None
@@ -169,8 +175,7 @@ def _read_table(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
         raise DataError("file not found", path=path)
     with path.open(encoding="utf-8", newline="") as f:
         delim = "\t" if path.suffix in {".tsv", ".tab"} else ","
-        for n, row in enumerate(csv.DictReader(f, delimiter=delim), 2):
-            yield n, row
+        yield from enumerate(csv.DictReader(f, delimiter=delim), 2)
 
 
 def _need(row: dict[str, Any], key: str, path: str | Path, line: int) -> Any:
@@ -223,12 +228,18 @@ def load_parents_guide_table(path: str | Path, *, source: str = "parents-guide")
         if cat is None:
             raise DataError(
                 f"unknown category {cat_raw!r}; valid: {', '.join(PG_CATEGORIES)} or IMDb names",
-                path=path, line=n, field="category",
+                path=path,
+                line=n,
+                field="category",
             )
         sev_raw = str(_need(row, "severity", path, n)).strip().lower()
         if sev_raw not in _SEVERITY_ALIASES:
-            raise DataError(f"unknown severity {sev_raw!r}; valid: None, Mild, Moderate, Severe or 0-3",
-                            path=path, line=n, field="severity")
+            raise DataError(
+                f"unknown severity {sev_raw!r}; valid: None, Mild, Moderate, Severe or 0-3",
+                path=path,
+                line=n,
+                field="severity",
+            )
         rec = table.setdefault(item, ItemWarnings(item_id=item, parents_guide_source=source))
         rec.parents_guide[cat] = _SEVERITY_ALIASES[sev_raw]
     return WarningsTable(table.values())
