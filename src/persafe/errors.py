@@ -13,8 +13,9 @@ class PersafeError(Exception):
 class DataError(PersafeError, ValueError):
     """A data file is malformed; the message names the file, line and field."""
 
-    def __init__(self, message: str, *, path: str | Path | None = None, line: int | None = None,
-                 field: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, path: str | Path | None = None, line: int | None = None, field: str | None = None
+    ) -> None:
         where = ""
         if path is not None:
             where = str(path) + (f":{line}" if line is not None else "")

@@ -75,7 +75,7 @@ class Catalog:
         for i in item_ids:
             r = self.row.get(str(i))
             if r is None:
-                raise UnknownNameError("item id", str(i), list(self.row)[:20] + ["..."])
+                raise UnknownNameError("item id", str(i), [*list(self.row)[:20], "..."])
             out.append(r)
         return out
 

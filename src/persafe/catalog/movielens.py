@@ -17,8 +17,25 @@ from persafe.catalog.items import Catalog, Item
 from persafe.errors import DataError, PersafeError
 
 GROUPLENS_GENRES = [
-    "unknown", "Action", "Adventure", "Animation", "Children's", "Comedy", "Crime", "Documentary", "Drama",
-    "Fantasy", "Film-Noir", "Horror", "Musical", "Mystery", "Romance", "Sci-Fi", "Thriller", "War", "Western",
+    "unknown",
+    "Action",
+    "Adventure",
+    "Animation",
+    "Children's",
+    "Comedy",
+    "Crime",
+    "Documentary",
+    "Drama",
+    "Fantasy",
+    "Film-Noir",
+    "Horror",
+    "Musical",
+    "Mystery",
+    "Romance",
+    "Sci-Fi",
+    "Thriller",
+    "War",
+    "Western",
 ]
 
 
@@ -78,8 +95,9 @@ def load_movielens(path: str | Path | None = None) -> MovieLens:
     raise DataError("neither ml-100k.item (recbole) nor u.item (GroupLens) found", path=folder)
 
 
-def _finish(items: list[Item], users: dict[str, User], ratings: list[tuple[str, str, float, int]],
-            source: str, path: Path) -> MovieLens:
+def _finish(
+    items: list[Item], users: dict[str, User], ratings: list[tuple[str, str, float, int]], source: str, path: Path
+) -> MovieLens:
     pre = Catalog(items)
     counts = np.zeros(len(items))
     rows = np.empty(len(ratings), dtype=np.int64)
@@ -122,8 +140,11 @@ def _load_recbole(folder: Path) -> MovieLens:
         for n, line in enumerate(f, 2):
             iid, title, year, genres = _split_line(line, "\t", 4, p, n)[:4]
             # recbole writes a missing year as "unkonwn" (sic): keep the item, without a year.
-            items.append(Item(item_id=iid, title=title, year=int(year) if year.strip().isdigit() else None,
-                              genres=genres.split()))
+            items.append(
+                Item(
+                    item_id=iid, title=title, year=int(year) if year.strip().isdigit() else None, genres=genres.split()
+                )
+            )
     users = {}
     p = folder / "ml-100k.user"
     with p.open(encoding="utf-8") as f:

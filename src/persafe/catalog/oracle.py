@@ -8,6 +8,7 @@ evaluation, reward and guard decision is an array lookup.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from itertools import chain
 from typing import Literal
 
 import numpy as np
@@ -122,6 +123,7 @@ class SafetyOracle:
         self.excluded: np.ndarray = ~known if unknown == "exclude" else np.zeros(n_items, dtype=bool)
         """Per item: excluded from safety denominators (unknown items under the ``exclude`` policy)."""
         self.unsafe_bits: np.ndarray | None = _pack_bits(self.unsafe)
+        self._trait_cols: dict[str, int] = dict(taxonomy.index)
         """Per item, the traits it is unsafe for as a uint64 bit set (``None`` with more than 64 traits)."""
 
     # --- single lookups ---------------------------------------------------------------------------
@@ -150,8 +152,11 @@ class SafetyOracle:
         rec = self.warnings.get(item.item_id)
         hits = {tag: rec.tags[tag].evidence for tag in t.avoid if rec and tag in rec.tags}
         return {
-            "item": item.display, "trait": t.id, "known": rec is not None and rec.status == "annotated",
-            "risk": self.risk(item.item_id, t.id), "hit_tags": hits,
+            "item": item.display,
+            "trait": t.id,
+            "known": rec is not None and rec.status == "annotated",
+            "risk": self.risk(item.item_id, t.id),
+            "hit_tags": hits,
             "pg_risk": float(self.pg_risk[self.catalog.row[item.item_id], self._col(t.id)]),
             "unsafe": self.is_unsafe(item.item_id, [t.id]),
         }
@@ -160,11 +165,16 @@ class SafetyOracle:
 
     def trait_mask(self, trait_lists: Iterable[Iterable[str]]) -> np.ndarray:
         """users × traits boolean mask from per-user trait ids (or names)."""
-        lists = list(trait_lists)
+        lists = trait_lists if isinstance(trait_lists, list) else list(trait_lists)
+        cols = self._trait_cols
+        lens = np.fromiter(map(len, lists), dtype=np.int64, count=len(lists))
+
+        try:
+            flat = np.fromiter(map(cols.__getitem__, chain.from_iterable(lists)), dtype=np.int64, count=int(lens.sum()))
+        except KeyError:  # trait names instead of ids, or an unknown trait (raises UnknownNameError)
+            flat = np.fromiter(map(self._col, chain.from_iterable(lists)), dtype=np.int64, count=int(lens.sum()))
         mask = np.zeros((len(lists), len(self.taxonomy)), dtype=bool)
-        for i, traits in enumerate(lists):
-            for t in traits:
-                mask[i, self._col(t)] = True
+        mask[np.repeat(np.arange(len(lists)), lens), flat] = True
         return mask
 
     def violations(self, rows: np.ndarray, trait_mask: np.ndarray) -> np.ndarray:

@@ -196,8 +196,20 @@ def build_saferec(
             if not gt:
                 continue
             sample = _make_sample(
-                rng, cfg, writer, catalog, oracle, unsafe_known, trait_ids, counts,
-                uid, user, split, history, gt, int(movielens.timestamp[liked[c]]),
+                rng,
+                cfg,
+                writer,
+                catalog,
+                oracle,
+                unsafe_known,
+                trait_ids,
+                counts,
+                uid,
+                user,
+                split,
+                history,
+                gt,
+                int(movielens.timestamp[liked[c]]),
             )
             if sample is None:
                 dropped["empty_groundtruth_after_filter"] += 1
@@ -211,8 +223,9 @@ def build_saferec(
     return BuildResult(samples=out, stats=stats)
 
 
-def _make_sample(rng, cfg, writer, catalog, oracle, unsafe_known, trait_ids, counts,
-                 uid, user, split, history, gt, cut_time) -> SafeRecSample | None:
+def _make_sample(
+    rng, cfg, writer, catalog, oracle, unsafe_known, trait_ids, counts, uid, user, split, history, gt, cut_time
+) -> SafeRecSample | None:
     """One sample at one cut (``None`` when its filtered ground truth is empty and must be dropped)."""
     recent = history[-8:]
     k = int(rng.integers(min(3, len(recent)), min(cfg.max_named, len(recent)) + 1))
@@ -254,8 +267,7 @@ def _make_sample(rng, cfg, writer, catalog, oracle, unsafe_known, trait_ids, cou
         prompt=[ChatMessage(role="user", content=prompt)],
         completion=[ChatMessage(role="assistant", content="\n".join(items[r].display for r in kept))],
         seen_titles=[items[r].display for r in named_rows],
-        groundtruth_with_release_year=[[items[r].display.rsplit(" (", 1)[0], str(items[r].year or "")]
-                                       for r in kept],
+        groundtruth_with_release_year=[[items[r].display.rsplit(" (", 1)[0], str(items[r].year or "")] for r in kept],
         constraints={name: True for name in names},
         assigned_trait=names[0] if names else None,
         traits=traits,

@@ -45,9 +45,7 @@ class SafeRecSample(BaseModel):
     """Reference answer: the safety-filtered ground truth, one ``Title (Year)`` per line."""
     seen_titles: list[str] = Field(default_factory=list)
     """Titles the user already named (never counted as hits)."""
-    groundtruth_with_release_year: list[Annotated[list[str], BeforeValidator(_year_str)]] = Field(
-        default_factory=list
-    )
+    groundtruth_with_release_year: list[Annotated[list[str], BeforeValidator(_year_str)]] = Field(default_factory=list)
     """Ground truth after safety filtering, as ``[title, year]`` pairs."""
     constraints: dict[str, bool] = Field(default_factory=dict)
     """SafeCRS constraint map ``{trait name: true}``."""

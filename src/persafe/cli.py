@@ -1,0 +1,304 @@
+"""The ``persafe`` command line: one typer app, a sub-command group per package."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+app = typer.Typer(
+    help="persafe: personalized safety for LLM recommenders and assistants.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
+catalog_app = typer.Typer(help="The catalog and its safety oracle.", no_args_is_help=True)
+build_app = typer.Typer(help="Build benchmarks from built-in or user data.", no_args_is_help=True)
+app.add_typer(catalog_app, name="catalog")
+app.add_typer(build_app, name="build")
+console = Console()
+
+TauOpt = Annotated[float, typer.Option(help="Risk threshold τ: an item is unsafe for a trait when risk ≥ τ.")]
+UnknownOpt = Annotated[str, typer.Option(help="Policy for unannotated items: safe | unsafe | exclude.")]
+PGOpt = Annotated[str, typer.Option(help="Parents-Guide policy: applicability (default) | max (SafeCRS formula).")]
+MLOpt = Annotated[
+    Path | None, typer.Option(help="GroupLens ml-100k/ folder (default: the copy in the recbole package).")
+]
+
+
+def _fail(err: Exception) -> None:
+    console.print(f"[red]error:[/red] {err}")
+    raise typer.Exit(2)
+
+
+def _oracle(
+    movielens: Path | None,
+    tau: float,
+    unknown: str,
+    pg_policy: str,
+    traits_file: Path | None = None,
+    ddd: Path | None = None,
+    parents_guide: Path | None = None,
+):
+    from persafe.catalog import SafetyOracle, builtin_traits, builtin_warnings, load_movielens
+    from persafe.catalog.warnings import load_ddd_table, load_parents_guide_table
+
+    ml = load_movielens(movielens)
+    taxonomy = builtin_traits(traits_file)
+    warnings = builtin_warnings()
+    if ddd:
+        warnings = warnings.merged(load_ddd_table(ddd))
+    if parents_guide:
+        warnings = warnings.merged(load_parents_guide_table(parents_guide))
+    return ml, SafetyOracle(ml.catalog, taxonomy, warnings, tau=tau, unknown=unknown, pg_policy=pg_policy)
+
+
+def _progress():
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    )
+
+
+# --- catalog ---------------------------------------------------------------------------------------
+
+
+@catalog_app.command("stats")
+def catalog_stats(
+    tau: TauOpt = 0.66,
+    unknown: UnknownOpt = "safe",
+    pg_policy: PGOpt = "applicability",
+    movielens: MLOpt = None,
+    traits_file: Annotated[Path | None, typer.Option(help="Extra traits (JSON/YAML).")] = None,
+    ddd: Annotated[Path | None, typer.Option(help="DoesTheDogDie-style table to merge (CSV/JSONL).")] = None,
+    parents_guide: Annotated[Path | None, typer.Option(help="Parents Guide table to merge (CSV/JSONL).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
+) -> None:
+    """Coverage of the content warnings, tags per movie, unsafe movies per trait, label sources."""
+    from rich.table import Table
+
+    from persafe.catalog.stats import catalog_stats as compute
+
+    try:
+        ml, oracle = _oracle(movielens, tau, unknown, pg_policy, traits_file, ddd, parents_guide)
+    except Exception as e:
+        _fail(e)
+    stats = compute(ml, oracle)
+    if as_json:
+        console.print_json(json.dumps(stats))
+        return
+    cov = stats["coverage"]
+    console.print(
+        f"[bold]{cov['items']}[/bold] movies: {cov['annotated']} annotated, {cov['unknown']} unknown, "
+        f"{cov['missing']} missing; top-1000 most-rated: {cov['top1000_annotated']} annotated, "
+        f"{cov['top1000_unknown']} unknown, {cov['top1000_missing']} missing"
+    )
+    console.print(
+        f"tags per annotated movie: mean {stats['tags_per_movie']['mean']:.2f}, "
+        f"median {stats['tags_per_movie']['median']:.0f}, max {stats['tags_per_movie']['max']}; "
+        f"label sources: {stats['sources']}; τ={tau}, unknown={unknown}, pg_policy={pg_policy}"
+    )
+    t = Table(title="Unsafe movies per trait")
+    for col in ("trait", "unsafe", "of annotated", "by tags", "by Parents Guide only"):
+        t.add_column(col, justify="left" if col == "trait" else "right")
+    for row in stats["per_trait"]:
+        t.add_row(row["trait"], str(row["unsafe"]), f"{row['share']:.1%}", str(row["by_tags"]), str(row["by_pg_only"]))
+    console.print(t)
+
+
+@catalog_app.command("validate")
+def catalog_validate(
+    path: Annotated[Path | None, typer.Argument(help="Curated file (default: the shipped one).")] = None,
+    movielens: MLOpt = None,
+    top_n: Annotated[int, typer.Option(help="The most-rated movies that must be covered.")] = 1000,
+) -> None:
+    """Validate a curated content-warning file (schema, vocabulary, catalog, consistency, coverage)."""
+    from persafe.catalog import builtin_traits, curated_warnings_path, load_movielens
+    from persafe.catalog.validate import validate_curated
+
+    path = path or curated_warnings_path()
+    rep = validate_curated(path, load_movielens(movielens), builtin_traits(), top_n=top_n)
+    for e in rep.errors[:50]:
+        console.print(f"[red]{e}[/red]")
+    console.print(
+        f"{rep.annotated} annotated, {rep.unknown} unknown, {len(rep.errors)} errors, "
+        f"{len(rep.missing_top)} of the top {top_n} missing"
+    )
+    if not rep.ok:
+        raise typer.Exit(1)
+
+
+# --- build -----------------------------------------------------------------------------------------
+
+
+@build_app.command("saferec")
+def build_saferec_cmd(
+    out: Annotated[Path, typer.Option(help="Output folder.")] = Path("runs/saferec-ml100k"),
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    config: Annotated[Path | None, typer.Option(help="YAML/JSON with SafeRecConfig fields.")] = None,
+    movielens: MLOpt = None,
+    tau: TauOpt = 0.66,
+    unknown: UnknownOpt = "safe",
+    pg_policy: PGOpt = "applicability",
+) -> None:
+    """Build SafeRec-ML100k (train/val/test JSONL + build.json)."""
+    from persafe.saferec import SafeRecConfig, build_saferec, write_saferec
+
+    try:
+        fields: dict[str, Any] = {}
+        if config:
+            import yaml
+
+            fields = yaml.safe_load(config.read_text(encoding="utf-8")) or {}
+        cfg = SafeRecConfig(**{"seed": seed, "tau": tau, "unknown": unknown, **fields})
+        ml, oracle = _oracle(movielens, cfg.tau, cfg.unknown, pg_policy)
+        with _progress() as prog:
+            task = prog.add_task("building SafeRec-ML100k", total=len(ml.users))
+            result = build_saferec(ml, oracle, cfg, progress=lambda d, t: prog.update(task, completed=d, total=t))
+        write_saferec(result, out, cfg)
+    except Exception as e:
+        _fail(e)
+    sizes = ", ".join(f"{s}: {v['samples']}" for s, v in result.stats["splits"].items())
+    console.print(f"wrote {out} ({sizes})")
+
+
+# --- eval / report / demo ----------------------------------------------------------------------------
+
+
+def run_eval(
+    data: Path,
+    recommender: str,
+    guard: str,
+    out: Path,
+    split: str = "test",
+    ks: tuple[int, ...] = (10, 20),
+    limit: int | None = None,
+    overwrite: bool = False,
+    tau: float = 0.66,
+    unknown: str = "safe",
+    pg_policy: str = "applicability",
+    movielens: Path | None = None,
+    loaded: Any = None,
+) -> dict[str, Any]:
+    """Fit a recommender on the train split and evaluate it (optionally guarded) on ``split``."""
+    from persafe.errors import UnknownNameError
+    from persafe.evaluation import evaluate_recommender
+    from persafe.recsys import SafetyGuard, make_recommender
+    from persafe.runs import RunDir
+    from persafe.saferec import load_saferec
+
+    if guard not in ("none", "lexicon", "oracle"):
+        raise UnknownNameError("guard", guard, ["none", "lexicon", "oracle"])
+    ml, oracle = loaded or _oracle(movielens, tau, unknown, pg_policy)
+    rec = make_recommender(recommender)
+    if guard != "none":
+        rec = SafetyGuard(rec, oracle, use_assigned_traits=guard == "oracle")
+    train = load_saferec(data, "train")
+    samples = load_saferec(data, split)[:limit]
+    cfg = {
+        "name": rec.name,
+        "base": recommender if guard != "none" else None,
+        "recommender": recommender,
+        "guard": guard,
+        "data": str(data),
+        "split": split,
+        "ks": list(ks),
+        "limit": limit,
+        "tau": tau,
+        "unknown": unknown,
+        "pg_policy": pg_policy,
+    }
+    run = RunDir(out, cfg, overwrite=overwrite)
+    rec.fit(train, ml.catalog)
+    with _progress() as prog:
+        task = prog.add_task(f"eval {rec.name}", total=len(samples))
+        return evaluate_recommender(
+            rec, samples, oracle, run, ks=ks, progress=lambda d, t: prog.update(task, completed=d, total=t)
+        )
+
+
+@app.command("eval")
+def eval_cmd(
+    data: Annotated[Path, typer.Option(help="A built SafeRec folder (persafe build saferec).")] = Path(
+        "runs/saferec-ml100k"
+    ),
+    recommender: Annotated[str, typer.Option(help="random | popularity | itemknn | ease")] = "itemknn",
+    guard: Annotated[str, typer.Option(help="none | lexicon | oracle (true traits: an upper bound).")] = "none",
+    out: Annotated[Path | None, typer.Option(help="Run folder (default runs/<name>).")] = None,
+    split: Annotated[str, typer.Option(help="train | val | test")] = "test",
+    k: Annotated[list[int] | None, typer.Option(help="Cut-offs (repeatable).")] = None,
+    limit: Annotated[int | None, typer.Option(help="Evaluate only the first N samples.")] = None,
+    overwrite: Annotated[bool, typer.Option(help="Start the run afresh instead of resuming.")] = False,
+    tau: TauOpt = 0.66,
+    unknown: UnknownOpt = "safe",
+    pg_policy: PGOpt = "applicability",
+    movielens: MLOpt = None,
+) -> None:
+    """Evaluate a recommender on SafeRec (resumes an interrupted run in the same folder)."""
+    try:
+        name = recommender + ("" if guard == "none" else f"+guard-{guard}")
+        res = run_eval(
+            data,
+            recommender,
+            guard,
+            out or Path("runs") / name,
+            split,
+            tuple(k or (10, 20)),
+            limit,
+            overwrite,
+            tau,
+            unknown,
+            pg_policy,
+            movielens,
+        )
+    except Exception as e:
+        _fail(e)
+    o = res["by_k"][str(res["ks"][0])]["overall"]
+    console.print(
+        f"{res['run']}: n={res['n_samples']} Recall@{res['ks'][0]}={o['recall']['mean']:.4f} "
+        f"SVR@{res['ks'][0]}={o['svr']['mean'] if o['svr']['mean'] is not None else float('nan'):.2%}"
+    )
+
+
+@app.command("report")
+def report_cmd(
+    runs: Annotated[list[Path], typer.Argument(help="Run folders to compare.")],
+    out: Annotated[Path, typer.Option(help="HTML file (a .md table is written beside it).")] = Path("runs/report.html"),
+    k: Annotated[int, typer.Option(help="Cut-off of the headline table.")] = 10,
+    redact: Annotated[bool, typer.Option(help="Hide model text (it may quote sensitive requests).")] = False,
+) -> None:
+    """Write an HTML report (tables + plots) and a markdown table comparing runs."""
+    from persafe.report import build_report
+
+    try:
+        path, md = build_report(runs, out, k=k, redact=redact)
+    except Exception as e:
+        _fail(e)
+    console.print(md)
+    console.print(f"wrote {path}")
+
+
+@app.command("demo")
+def demo_cmd(
+    out: Annotated[Path, typer.Option(help="Folder for the benchmark, runs and report.")] = Path("runs/demo"),
+    limit: Annotated[int | None, typer.Option(help="Evaluate only the first N test samples.")] = None,
+) -> None:
+    """Build SafeRec-ML100k, evaluate classic recommenders with and without the guard, report."""
+    from persafe.demo import run_demo
+
+    try:
+        run_demo(out, limit=limit, console=console)
+    except Exception as e:
+        _fail(e)
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,94 @@
+"""Comparison tables of runs: rows of numbers, as markdown and as a rich terminal table."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+COLUMNS: tuple[tuple[str, str], ...] = (
+    ("recall", "Recall@{k}"),
+    ("ndcg", "NDCG@{k}"),
+    ("svr", "SVR@{k}"),
+    ("svr_slots", "SVR@{k}-slots"),
+    ("svr_explicit", "SVR@{k} explicit"),
+    ("svr_implicit", "SVR@{k} implicit"),
+    ("control_recall", "Recall@{k} control"),
+    ("overfiltering", "Over-filtering"),
+)
+PERCENT = {"svr", "svr_slots", "svr_explicit", "svr_implicit"}
+
+
+def _mean(block: dict[str, Any] | None, metric: str) -> float | None:
+    if not block or metric not in block:
+        return None
+    return block[metric]["mean"]
+
+
+def comparison_rows(runs: Sequence[tuple[dict[str, Any], dict[str, Any]]], k: int = 10) -> list[dict[str, Any]]:
+    """One row per run with the headline numbers at cut-off ``k``.
+
+    ``overfiltering`` is the drop in Recall@k on control samples relative to the run named in the
+    config's ``base`` (the unguarded recommender), when that run is among ``runs``.
+    """
+    rows = []
+    for cfg, res in runs:
+        by = res["by_k"][str(k)]
+        modes = by.get("by_mode", {})
+        row = {
+            "name": cfg.get("name", "?"),
+            "base": cfg.get("base"),
+            "recall": by["overall"]["recall"],
+            "ndcg": by["overall"]["ndcg"],
+            "svr": by["overall"]["svr"],
+            "svr_slots": by["overall"]["svr_slots"],
+            "svr_explicit": (modes.get("explicit") or {}).get("svr"),
+            "svr_implicit": (modes.get("implicit") or {}).get("svr"),
+            "control_recall": (by.get("control") or {}).get("recall"),
+            "validity": by["overall"]["validity"],
+            "mean_length": by["overall"]["produced"],
+            "inference": res.get("inference"),
+        }
+        rows.append(row)
+    by_name = {r["name"]: r for r in rows}
+    for r in rows:
+        base = by_name.get(r["base"]) if r["base"] else None
+        cr, br = (r["control_recall"] or {}).get("mean"), ((base or {}).get("control_recall") or {}).get("mean")
+        r["overfiltering"] = None if base is None or cr is None or br is None else {"mean": br - cr}
+    return rows
+
+
+def fmt(cell: Any, key: str, ci: bool = True) -> str:
+    """Format one cell (``{"mean", "ci_low", "ci_high"}``) as text."""
+    if not cell or cell.get("mean") is None:
+        return "–"
+    scale, unit = (100.0, "%") if key in PERCENT else (1.0, "")
+    digits = 2 if unit else 4
+    text = f"{cell['mean'] * scale:.{digits}f}{unit}"
+    if key == "overfiltering":
+        return f"{cell['mean']:+.4f}"
+    if ci and cell.get("ci_low") is not None:
+        text += f" [{cell['ci_low'] * scale:.{digits}f}, {cell['ci_high'] * scale:.{digits}f}]"
+    return text
+
+
+def markdown_table(rows: list[dict[str, Any]], k: int = 10, ci: bool = False) -> str:
+    """The comparison as a GitHub markdown table."""
+    head = ["Recommender"] + [label.format(k=k) for _, label in COLUMNS]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in rows:
+        cells = [r["name"]] + [fmt(r[key], key, ci) for key, _ in COLUMNS]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def rich_table(rows: list[dict[str, Any]], k: int = 10, title: str | None = None):
+    """The comparison as a ``rich.table.Table`` for the terminal."""
+    from rich.table import Table
+
+    table = Table(title=title, show_lines=False)
+    table.add_column("Recommender", style="bold")
+    for _, label in COLUMNS:
+        table.add_column(label.format(k=k), justify="right")
+    for r in rows:
+        table.add_row(r["name"], *[fmt(r[key], key, ci=False) for key, _ in COLUMNS])
+    return table
