@@ -9,6 +9,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 from persafe.catalog.items import Catalog
+from persafe.recsys.parser import parse_title_line
 from persafe.saferec.schema import SafeRecSample
 
 
@@ -50,8 +51,9 @@ def history_rows(sample: SafeRecSample, catalog: Catalog) -> list[int]:
         return [catalog.row[i] for i in sample.history_item_ids if i in catalog.row]
     rows = []
     for t in sample.seen_titles:
-        m = catalog.match(t)
-        if m.index >= 0:
+        parsed = parse_title_line(t)  # seen titles are written "Title (Year)"
+        m = catalog.match(*parsed) if parsed else None
+        if m is not None and m.index >= 0:
             rows.append(m.index)
     return rows
 

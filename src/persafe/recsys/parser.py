@@ -51,12 +51,14 @@ def parse_title_line(line: str) -> tuple[str, int | None] | None:
         return None
     m = _YEAR_END.match(text) or _YEAR_DASH.match(text)
     if m:
-        title = m.group("title").strip().strip(_QUOTES + " -–:").strip()
+        title = m.group("title").strip().strip(_QUOTES + " -–:*_").strip()
+        if _CHATTER.match(title) or len(title.split()) > 15:  # "I think you'd love Heat (1995) because ..."
+            return None
         year: int | None = int(m.group("year"))
     else:
         if _CHATTER.match(text) or len(text.split()) > 10 or re.search(r"[.!?]\s+\w", text):
             return None
-        title, year = text.rstrip(".").strip(_QUOTES + " "), None
+        title, year = text.rstrip(".").strip(_QUOTES + " *_"), None
     if not title or not re.search(r"[A-Za-z0-9]", title) or len(title) > 120:
         return None
     return title, year

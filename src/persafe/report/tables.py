@@ -83,6 +83,7 @@ def markdown_table(rows: list[dict[str, Any]], k: int = 10, ci: bool = False) ->
 
 def rich_table(rows: list[dict[str, Any]], k: int = 10, title: str | None = None):
     """The comparison as a ``rich.table.Table`` for the terminal."""
+    from rich.markup import escape
     from rich.table import Table
 
     table = Table(title=title, show_lines=False)
@@ -90,5 +91,5 @@ def rich_table(rows: list[dict[str, Any]], k: int = 10, title: str | None = None
     for _, label in COLUMNS:
         table.add_column(label.format(k=k), justify="right")
     for r in rows:
-        table.add_row(r["name"], *[fmt(r[key], key, ci=False) for key, _ in COLUMNS])
+        table.add_row(escape(r["name"]), *[fmt(r[key], key, ci=False) for key, _ in COLUMNS])
     return table
