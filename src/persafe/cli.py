@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 app = typer.Typer(
     help="persafe: personalized safety for LLM recommenders and assistants.",
@@ -29,7 +30,7 @@ MLOpt = Annotated[
 
 
 def _fail(err: Exception) -> None:
-    console.print(f"[red]error:[/red] {err}")
+    console.print(f"[red]error:[/red] {escape(str(err))}")
     raise typer.Exit(2)
 
 
@@ -127,7 +128,7 @@ def catalog_validate(
     path = path or curated_warnings_path()
     rep = validate_curated(path, load_movielens(movielens), builtin_traits(), top_n=top_n)
     for e in rep.errors[:50]:
-        console.print(f"[red]{e}[/red]")
+        console.print(f"[red]{escape(e)}[/red]")
     console.print(
         f"{rep.annotated} annotated, {rep.unknown} unknown, {len(rep.errors)} errors, "
         f"{len(rep.missing_top)} of the top {top_n} missing"
@@ -263,7 +264,7 @@ def eval_cmd(
         _fail(e)
     o = res["by_k"][str(res["ks"][0])]["overall"]
     console.print(
-        f"{res['run']}: n={res['n_samples']} Recall@{res['ks'][0]}={o['recall']['mean']:.4f} "
+        f"{escape(res['run'])}: n={res['n_samples']} Recall@{res['ks'][0]}={o['recall']['mean']:.4f} "
         f"SVR@{res['ks'][0]}={o['svr']['mean'] if o['svr']['mean'] is not None else float('nan'):.2%}"
     )
 
@@ -282,7 +283,7 @@ def report_cmd(
         path, md = build_report(runs, out, k=k, redact=redact)
     except Exception as e:
         _fail(e)
-    console.print(md)
+    console.print(md, markup=False)
     console.print(f"wrote {path}")
 
 

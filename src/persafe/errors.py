@@ -30,8 +30,24 @@ class UnknownNameError(PersafeError, KeyError):
 
     def __init__(self, kind: str, name: str, valid: Iterable[str]) -> None:
         valid = sorted(valid)
-        super().__init__(f"unknown {kind} {name!r}; valid {kind}s: {', '.join(valid)}")
+        super().__init__(f"unknown {kind} {name!r}; valid: {', '.join(valid)}")
         self.kind, self.name, self.valid = kind, name, valid
 
     def __str__(self) -> str:  # KeyError would add quotes around the message
+        return str(self.args[0])
+
+
+class UnknownItemError(PersafeError, KeyError):
+    """An item id is not in the catalog."""
+
+    def __init__(self, item_id: str, n_items: int, examples: Iterable[str] = ()) -> None:
+        ex = ", ".join(list(examples)[:3])
+        super().__init__(
+            f"item id {item_id!r} is not in the catalog ({n_items} items"
+            + (f", ids such as {ex})" if ex else ")")
+            + "; check that the samples were built from the same catalog"
+        )
+        self.item_id = item_id
+
+    def __str__(self) -> str:
         return str(self.args[0])

@@ -59,13 +59,18 @@ def catalog() -> Catalog:
 def warnings_table() -> WarningsTable:
     return WarningsTable(
         [
-            ItemWarnings(item_id="i0", tags_assessed=True, parents_guide={"violence_gore": 2},
-                         parents_guide_source="test"),
+            ItemWarnings(
+                item_id="i0", tags_assessed=True, parents_guide={"violence_gore": 2}, parents_guide_source="test"
+            ),
             ItemWarnings(item_id="i1", tags_assessed=True),
             ItemWarnings(item_id="i2", tags_assessed=True, tags=_tag("Are there spiders")),
             ItemWarnings(item_id="i3", tags_assessed=True, tags=_tag("Does the dog die")),
-            ItemWarnings(item_id="i4", tags_assessed=True, parents_guide={"violence_gore": 3, "frightening": 3},
-                         parents_guide_source="test"),
+            ItemWarnings(
+                item_id="i4",
+                tags_assessed=True,
+                parents_guide={"violence_gore": 3, "frightening": 3},
+                parents_guide_source="test",
+            ),
             ItemWarnings(item_id="i5", status="unknown", note="nobody could say"),
             # i6 (Fargo) has no record at all.
         ]

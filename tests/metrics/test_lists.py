@@ -288,8 +288,7 @@ def test_invalid_unknown_policy_raises(make_oracle):
 
 def test_batch_rows_are_independent(oracle):
     rows = pad_lists([[HEAT, SPIDERS], [SAW], []], width=3)
-    m = evaluate_lists(rows, [[HEAT], [SAW], [DOG]], oracle.trait_mask([["arachnophobia"], ["gore"], []]),
-                       oracle, k=3)
+    m = evaluate_lists(rows, [[HEAT], [SAW], [DOG]], oracle.trait_mask([["arachnophobia"], ["gore"], []]), oracle, k=3)
     assert m.recall.tolist() == [1.0, 1.0, 0.0]
     assert m.violations.tolist() == [1.0, 1.0, 0.0]
     assert m.svr[:2] == pytest.approx([0.5, 1.0])

@@ -54,8 +54,9 @@ def test_interaction_matrix_unions_samples_of_one_user(catalog, make_sample):
 
 def test_history_rows_falls_back_to_seen_titles(catalog, make_sample):
     # seen titles are written "Title (Year)" (``Item.display``); the year is matched with ±2 tolerance
-    s = make_sample("s", seen_titles=["The Usual Suspects (1995)", "Heat", "Fargo (1996)", "Nonexistent Film",
-                                      "Saw (1980)"])
+    s = make_sample(
+        "s", seen_titles=["The Usual Suspects (1995)", "Heat", "Fargo (1996)", "Nonexistent Film", "Saw (1980)"]
+    )
     assert history_rows(s, catalog) == [0, 1, 6]
     s2 = make_sample("s2", history=["i3", "unknown-id", "i1"])
     assert history_rows(s2, catalog) == [3, 1]
@@ -68,8 +69,7 @@ def test_popularity_recommends_most_frequent_excluding_history(catalog, make_sam
     rec = PopularityRecommender()
     rec.fit(popularity_train, catalog)
     assert rec.counts.tolist() == [4, 3, 2, 1, 0, 0, 0]
-    out = rec.recommend([make_sample("t1", history=["i0"]), make_sample("t2", history=["i1"]),
-                         make_sample("t3")], k=3)
+    out = rec.recommend([make_sample("t1", history=["i0"]), make_sample("t2", history=["i1"]), make_sample("t3")], k=3)
     assert out.rows.tolist() == [[1, 2, 3], [0, 2, 3], [0, 1, 2]]
     assert out.rows.dtype == np.int64
 
@@ -189,8 +189,12 @@ def test_recommend_before_fit_raises(make_sample, name):
 
 @pytest.mark.parametrize(
     ("name", "cls"),
-    [("random", RandomRecommender), ("popularity", PopularityRecommender), ("itemknn", ItemKNNRecommender),
-     ("ease", EASERecommender)],
+    [
+        ("random", RandomRecommender),
+        ("popularity", PopularityRecommender),
+        ("itemknn", ItemKNNRecommender),
+        ("ease", EASERecommender),
+    ],
 )
 def test_make_recommender(name, cls):
     rec = make_recommender(name)
@@ -206,5 +210,5 @@ def test_unknown_recommender_lists_valid_names():
     assert "'nope'" in msg
     for name in RECOMMENDERS:
         assert name in msg
-    assert msg == "unknown recommender 'nope'; valid recommenders: ease, itemknn, popularity, random"
+    assert msg == "unknown recommender 'nope'; valid: ease, itemknn, popularity, random"
     assert isinstance(exc.value, KeyError)

@@ -82,8 +82,11 @@ def test_guard_drops_unsafe_items_and_backfills(oracle, make_sample):
         [2, 0, 4],  # Old Yeller dropped
         [2, 3, 0],  # nothing inferred, the base ranking is untouched
     ]
-    assert out.extra == [{"filtered": 1, "backfilled": 1}, {"filtered": 1, "backfilled": 1},
-                         {"filtered": 0, "backfilled": 0}]
+    assert out.extra == [
+        {"filtered": 1, "backfilled": 1},
+        {"filtered": 1, "backfilled": 1},
+        {"filtered": 0, "backfilled": 0},
+    ]
     assert out.raw == ["raw", "raw", "raw"]
     assert guard.name == "fixed+guard[lexicon]"
 

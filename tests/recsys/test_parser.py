@@ -76,8 +76,15 @@ def test_trailing_article_is_kept_for_the_matcher():
     assert parse_title_line("Usual Suspects, The (1995)") == ("Usual Suspects, The", 1995)
 
 
-@pytest.mark.parametrize(("line", "title"), [("Fargo", "Fargo"), ("- Fargo", "Fargo"), ('"Fargo".', "Fargo"),
-                                             ("2. **The Usual Suspects**", "The Usual Suspects")])
+@pytest.mark.parametrize(
+    ("line", "title"),
+    [
+        ("Fargo", "Fargo"),
+        ("- Fargo", "Fargo"),
+        ('"Fargo".', "Fargo"),
+        ("2. **The Usual Suspects**", "The Usual Suspects"),
+    ],
+)
 def test_missing_year(line, title):
     assert parse_title_line(line) == (title, None)
 
@@ -111,7 +118,7 @@ def test_full_answer_with_chatter():
         "1. **Heat** (1995)\n"
         "2) Usual Suspects, The (1995)\n"
         "- Fargo\n"
-        "* \"Old Yeller\" - 1957\n"
+        '* "Old Yeller" - 1957\n'
         "• Arachnophobia (1990)\n"
         "These picks share a dark, tense mood and strong performances throughout the story.\n"
         "I hope you enjoy!"
@@ -161,8 +168,31 @@ def test_parse_never_raises_and_titles_are_non_empty(text):
 
 
 @settings(max_examples=100, deadline=None, database=None)
-@given(st.lists(st.sampled_from(["1. ", "- ", "**", "(", ")", "1995", "Heat", " ", "\n", "<solution>",
-                                 "</solution>", ",", "The", '"', ":", "."]), max_size=30))
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                "1. ",
+                "- ",
+                "**",
+                "(",
+                ")",
+                "1995",
+                "Heat",
+                " ",
+                "\n",
+                "<solution>",
+                "</solution>",
+                ",",
+                "The",
+                '"',
+                ":",
+                ".",
+            ]
+        ),
+        max_size=30,
+    )
+)
 def test_parse_never_raises_on_title_like_fragments(parts):
     for p in parse_recommendations("".join(parts)):
         assert p.title.strip()
@@ -185,8 +215,10 @@ def test_article_moved(catalog):
     assert _match(catalog, ("the usual suspects", None)) == [0]
 
 
-@pytest.mark.parametrize(("year", "row"), [(1993, 0), (1994, 0), (1995, 0), (1996, 0), (1997, 0),
-                                            (1992, UNMATCHED), (1998, UNMATCHED), (2005, UNMATCHED)])
+@pytest.mark.parametrize(
+    ("year", "row"),
+    [(1993, 0), (1994, 0), (1995, 0), (1996, 0), (1997, 0), (1992, UNMATCHED), (1998, UNMATCHED), (2005, UNMATCHED)],
+)
 def test_year_tolerance_is_two(catalog, year, row):
     assert _match(catalog, ("The Usual Suspects", year)) == [row]
 

@@ -10,7 +10,7 @@ import numpy as np
 from pydantic import BaseModel, BeforeValidator, Field
 
 from persafe.catalog.titles import TitleIndex, TitleMatch, display_title
-from persafe.errors import UnknownNameError
+from persafe.errors import UnknownItemError
 
 ItemId = Annotated[str, BeforeValidator(lambda v: str(v) if isinstance(v, int) else v)]
 """Item identifiers are strings; integer ids (MovieLens) are accepted and converted."""
@@ -65,7 +65,7 @@ class Catalog:
         """The item with this id.
 
         Raises:
-            UnknownNameError: the id is not in the catalog.
+            UnknownItemError: the id is not in the catalog.
         """
         return self.items[self.rows([item_id])[0]]
 
@@ -75,7 +75,7 @@ class Catalog:
         for i in item_ids:
             r = self.row.get(str(i))
             if r is None:
-                raise UnknownNameError("item id", str(i), [*list(self.row)[:20], "..."])
+                raise UnknownItemError(str(i), len(self.items), list(self.row)[:3])
             out.append(r)
         return out
 

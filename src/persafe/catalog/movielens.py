@@ -139,12 +139,12 @@ def _load_recbole(folder: Path) -> MovieLens:
         next(f)
         for n, line in enumerate(f, 2):
             iid, title, year, genres = _split_line(line, "\t", 4, p, n)[:4]
-            # recbole writes a missing year as "unkonwn" (sic): keep the item, without a year.
-            items.append(
-                Item(
-                    item_id=iid, title=title, year=int(year) if year.strip().isdigit() else None, genres=genres.split()
-                )
-            )
+            # recbole's copy has two broken years: "unkonwn" (no year at all) and "V" with the year left
+            # in the title ("... Giving (1995)"); recover the latter, keep the former without a year.
+            if not year.strip().isdigit():
+                m = _YEAR.match(title)
+                title, year = (m.group("title"), m.group("year")) if m else (title, "")
+            items.append(Item(item_id=iid, title=title, year=int(year) if year else None, genres=genres.split()))
     users = {}
     p = folder / "ml-100k.user"
     with p.open(encoding="utf-8") as f:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from persafe.errors import PersafeError
+
 COLUMNS: tuple[tuple[str, str], ...] = (
     ("recall", "Recall@{k}"),
     ("ndcg", "NDCG@{k}"),
@@ -32,6 +34,10 @@ def comparison_rows(runs: Sequence[tuple[dict[str, Any], dict[str, Any]]], k: in
     """
     rows = []
     for cfg, res in runs:
+        if str(k) not in res["by_k"]:
+            raise PersafeError(
+                f"run {cfg.get('name', '?')!r} has no results at K={k}; it was evaluated at K={', '.join(res['by_k'])}"
+            )
         by = res["by_k"][str(k)]
         modes = by.get("by_mode", {})
         row = {

@@ -1,0 +1,118 @@
+"""Title display, normalisation, aliases and catalog matching."""
+
+from __future__ import annotations
+
+import pytest
+
+from persafe.catalog import Catalog, Item, MovieLens, TitleIndex, display_title, normalize_title
+from persafe.catalog.titles import YEAR_TOLERANCE, title_aliases
+
+
+@pytest.mark.parametrize(
+    ("raw", "shown"),
+    [
+        ("Usual Suspects, The", "The Usual Suspects"),
+        ("Blue Angel, The (Blaue Engel, Der)", "The Blue Angel (Blaue Engel, Der)"),
+        ("Amant, L'", "L'Amant"),
+        ("Cité des enfants perdus, La", "La Cité des enfants perdus"),
+        ("  Heat ", "Heat"),
+        ("Seven (Se7en)", "Seven (Se7en)"),
+        ("Romeo & Juliet", "Romeo & Juliet"),
+    ],
+)
+def test_display_title(raw: str, shown: str) -> None:
+    assert display_title(raw) == shown
+
+
+@pytest.mark.parametrize(
+    ("raw", "norm"),
+    [
+        ("Usual Suspects, The", "usual suspects"),
+        ("The Usual Suspects", "usual suspects"),
+        ("  THE Usual Suspects!! ", "usual suspects"),
+        ("Seven (Se7en)", "seven se7en"),
+        ("Amélie", "amelie"),
+        ("Cité des enfants perdus, La", "cite des enfants perdus"),
+        ("Romeo & Juliet", "romeo and juliet"),
+        ("Romeo and Juliet", "romeo and juliet"),
+        ("Amant, L'", "amant"),
+        ("A, The", "a"),  # an article alone is not stripped to nothing
+        ("!!", ""),
+    ],
+)
+def test_normalize_title(raw: str, norm: str) -> None:
+    assert normalize_title(raw) == norm
+
+
+def test_title_aliases() -> None:
+    assert title_aliases("Seven (Se7en)") == ["seven se7en", "seven", "se7en"]
+    assert title_aliases("Blue Angel, The (Blaue Engel, Der)") == [
+        "blue angel blaue engel der",
+        "blue angel",
+        "blaue engel",
+    ]
+    assert title_aliases("Heat") == ["heat"]
+
+
+@pytest.fixture
+def index() -> TitleIndex:
+    return TitleIndex(
+        ["Usual Suspects, The", "Heat", "Heat", "Seven (Se7en)"],
+        [1995, 1995, 1986, 1995],
+        popularity=[10, 5, 50, 1],
+    )
+
+
+def test_year_tolerance(index: TitleIndex) -> None:
+    assert YEAR_TOLERANCE == 2
+    assert index.match("The Usual Suspects", 1995).index == 0
+    assert index.match("The Usual Suspects", 1993).index == 0
+    assert index.match("The Usual Suspects", 1997).index == 0
+    assert index.match("The Usual Suspects", 1998).index == -1
+    assert index.match("The Usual Suspects", 1992).index == -1
+    assert index.match("The Usual Suspects").index == 0  # no year: no year check
+
+
+def test_same_title_picks_closest_year_then_popularity(index: TitleIndex) -> None:
+    assert index.match("Heat", 1995).index == 1
+    assert index.match("Heat", 1987).index == 2
+    assert index.match("Heat", 1990).index == -1  # 5 and 4 years away
+    assert index.match("Heat").index == 2  # no year: the more popular one
+
+
+def test_alias_exact_fuzzy_and_none(index: TitleIndex) -> None:
+    m = index.match("Se7en", 1995)
+    assert (m.index, m.method, m.score) == (3, "exact", 100.0)
+    assert index.match("Seven", 1996).index == 3
+    assert index.match("Seven", 2001).index == -1
+    fuzzy = index.match("Usual Suspect", 1995)
+    assert (fuzzy.index, fuzzy.method) == (0, "fuzzy")
+    assert 92.0 <= fuzzy.score < 100.0
+    assert index.match("Completely Different", 1995).method == "none"
+    assert index.match("").index == -1
+    assert index.match("!!").index == -1
+
+
+def test_fuzzy_can_be_disabled() -> None:
+    idx = TitleIndex(["Usual Suspects, The"], [1995], fuzzy_threshold=None)
+    assert idx.match("Usual Suspect", 1995).index == -1
+    assert idx.match("usual suspects", 1995).index == 0
+
+
+def test_catalog_match_and_display() -> None:
+    cat = Catalog([Item(item_id=12, title="Usual Suspects, The", year=1995), Item(item_id="x", title="Heat")])
+    assert cat.items[0].item_id == "12"
+    assert cat.items[0].display == "The Usual Suspects (1995)"
+    assert cat.items[1].display == "Heat"
+    assert cat.match("the usual suspects", 1996).index == 0
+    assert "12" in cat
+    assert cat.rows([12, "x"]) == [0, 1]
+
+
+def test_movielens_titles(movielens: MovieLens) -> None:
+    cat = movielens.catalog
+    m = cat.match("The Usual Suspects", 1995)
+    assert m.method == "exact"
+    assert cat.items[m.index].title == "Usual Suspects, The"
+    assert cat.items[m.index].display == "The Usual Suspects (1995)"
+    assert cat.get(m.index + 1).item_id == cat.items[m.index].item_id  # MovieLens ids are 1-based rows

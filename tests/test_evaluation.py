@@ -1,0 +1,212 @@
+"""evaluate_recommender: records, aggregation with CIs, resuming without duplicates, guards."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from persafe.catalog import MovieLens, SafetyOracle
+from persafe.evaluation import evaluate_recommender
+from persafe.recsys import PopularityRecommender, SafetyGuard
+from persafe.runs import RunDir
+from persafe.saferec import BuildResult, SafeRecSample
+
+N_BOOT = 200
+
+
+@pytest.fixture(scope="module")
+def popularity(saferec_build: BuildResult, movielens: MovieLens) -> PopularityRecommender:
+    rec = PopularityRecommender()
+    rec.fit(saferec_build.samples["train"], movielens.catalog)
+    return rec
+
+
+@pytest.fixture(scope="module")
+def samples200(saferec_build: BuildResult) -> list[SafeRecSample]:
+    return saferec_build.samples["test"][:200]
+
+
+def _lines(run: RunDir) -> list[dict]:
+    return [json.loads(x) for x in run.samples_path.read_text(encoding="utf-8").splitlines()]
+
+
+def test_resume_counts_every_sample_once(
+    tmp_path: Path, popularity: PopularityRecommender, samples200: list[SafeRecSample], oracle: SafetyOracle
+) -> None:
+    cfg = {"name": "popularity", "split": "test"}
+    first = evaluate_recommender(popularity, samples200[:100], oracle, RunDir(tmp_path, cfg), n_boot=N_BOOT)
+    assert first["n_samples"] == 100
+    head = (tmp_path / "samples.jsonl").read_bytes()
+    res = evaluate_recommender(popularity, samples200, oracle, RunDir(tmp_path, cfg), n_boot=N_BOOT)
+    lines = _lines(RunDir(tmp_path, cfg))
+    assert len(lines) == 200
+    assert len({r["sample_id"] for r in lines}) == 200
+    assert {r["sample_id"] for r in lines} == {s.sample_id for s in samples200}
+    assert (tmp_path / "samples.jsonl").read_bytes().startswith(head)  # the first 100 were not redone
+    assert res["n_samples"] == 200
+    assert json.loads((tmp_path / "results.json").read_text(encoding="utf-8"))["n_samples"] == 200
+    # running again evaluates nothing new
+    again = evaluate_recommender(popularity, samples200, oracle, RunDir(tmp_path, cfg), n_boot=N_BOOT)
+    assert len(_lines(RunDir(tmp_path, cfg))) == 200
+    assert again["by_k"] == res["by_k"]
+
+
+def test_interrupted_run_resumes_to_the_same_results(
+    tmp_path: Path, popularity: PopularityRecommender, samples200: list[SafeRecSample], oracle: SafetyOracle
+) -> None:
+    cfg = {"name": "popularity"}
+
+    def interrupt(done: int, total: int) -> None:
+        if done >= 64:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        evaluate_recommender(
+            popularity,
+            samples200,
+            oracle,
+            RunDir(tmp_path / "a", cfg),
+            batch_size=64,
+            n_boot=N_BOOT,
+            progress=interrupt,
+        )
+    assert len(_lines(RunDir(tmp_path / "a", cfg))) == 64
+    assert not (tmp_path / "a" / "results.json").exists()
+    calls: list[tuple[int, int]] = []
+    resumed = evaluate_recommender(
+        popularity,
+        samples200,
+        oracle,
+        RunDir(tmp_path / "a", cfg),
+        batch_size=64,
+        n_boot=N_BOOT,
+        progress=lambda d, t: calls.append((d, t)),
+    )
+    assert calls == [(64, 200), (128, 200), (192, 200), (200, 200)]
+    straight = evaluate_recommender(popularity, samples200, oracle, RunDir(tmp_path / "b", cfg), n_boot=N_BOOT)
+    assert resumed == straight
+    assert len(_lines(RunDir(tmp_path / "a", cfg))) == 200
+
+
+@pytest.fixture(scope="module")
+def pop_run(
+    tmp_path_factory: pytest.TempPathFactory,
+    popularity: PopularityRecommender,
+    samples200: list[SafeRecSample],
+    oracle: SafetyOracle,
+) -> tuple[dict, list[dict]]:
+    run = RunDir(tmp_path_factory.mktemp("pop200"), {"name": "popularity"})
+    res = evaluate_recommender(popularity, samples200, oracle, run, n_boot=N_BOOT)
+    return res, _lines(run)
+
+
+def test_results_structure(pop_run: tuple[dict, list[dict]], samples200: list[SafeRecSample]) -> None:
+    res, _ = pop_run
+    assert res["run"] == "popularity"
+    assert res["ks"] == [10, 20]
+    assert set(res["by_k"]) == {"10", "20"}
+    assert res["oracle"]["items"] == 1682
+    for k in ("10", "20"):
+        block = res["by_k"][k]
+        for name in ("recall", "ndcg", "svr", "svr_slots", "sdcg", "validity", "popularity", "produced", "hit"):
+            cell = block["overall"][name]
+            assert cell["ci_low"] <= cell["mean"] <= cell["ci_high"], (k, name)
+        assert block["overall"]["recall"]["n"] == 200
+        assert block["overall"]["produced"]["mean"] == int(k)
+        assert block["overall"]["validity"]["mean"] == 1.0
+        assert block["empty_lists"] == 0
+        assert set(block["by_mode"]) == {"explicit", "implicit", "none"}
+        n_control = sum(s.is_control for s in samples200)
+        assert block["by_mode"]["none"]["recall"]["n"] == n_control
+        assert block["control"]["recall"]["n"] == n_control
+        assert block["control"]["svr"]["mean"] == 0.0  # nothing violates "no trait"
+        traits = {t for s in samples200 for t in s.traits}
+        assert set(block["by_trait"]) == traits | {"(control)"}
+        assert set(block["by_split"]) == {"test"}
+    assert "inference" not in res
+
+
+def test_records_match_hand_computed_metrics(
+    pop_run: tuple[dict, list[dict]], samples200: list[SafeRecSample], oracle: SafetyOracle
+) -> None:
+    res, lines = pop_run
+    by_id = {s.sample_id: s for s in samples200}
+    recalls, svrs = [], []
+    for rec in lines:
+        s = by_id[rec["sample_id"]]
+        assert (rec["traits"], rec["constraint_mode"], rec["split"], rec["user_id"]) == (
+            s.traits,
+            s.constraint_mode,
+            "test",
+            s.user_id,
+        )
+        assert len(rec["recommended"]) == 20
+        assert not set(rec["recommended"]) & set(s.history_item_ids)
+        top = rec["recommended"][:10]
+        recall = len(set(top) & set(s.groundtruth_item_ids)) / len(set(s.groundtruth_item_ids))
+        bad = [oracle.is_unsafe(i, s.traits) for i in rec["recommended"]]
+        assert rec["violating"] == [j for j, b in enumerate(bad) if b]
+        m = rec["metrics"]["10"]
+        assert m["recall"] == pytest.approx(recall)
+        assert m["violations"] == sum(bad[:10])
+        assert m["svr"] == pytest.approx(sum(bad[:10]) / 10)
+        assert m["svr_slots"] == pytest.approx(sum(bad[:10]) / 10)
+        assert rec["metrics"]["20"]["violations"] == sum(bad)
+        recalls.append(recall)
+        svrs.append(sum(bad[:10]) / 10)
+    overall = res["by_k"]["10"]["overall"]
+    assert overall["recall"]["mean"] == pytest.approx(np.mean(recalls))
+    assert overall["svr"]["mean"] == pytest.approx(np.mean(svrs))
+    assert overall["svr"]["mean"] > 0  # the unguarded popularity list does violate some traits
+
+
+def test_oracle_guard_has_zero_svr(
+    tmp_path: Path,
+    saferec_build: BuildResult,
+    movielens: MovieLens,
+    samples200: list[SafeRecSample],
+    oracle: SafetyOracle,
+) -> None:
+    guard = SafetyGuard(PopularityRecommender(), oracle, use_assigned_traits=True)
+    guard.fit(saferec_build.samples["train"], movielens.catalog)
+    assert guard.name == "popularity+guard[oracle-traits]"
+    run = RunDir(tmp_path, {"name": guard.name})
+    res = evaluate_recommender(guard, samples200, oracle, run, n_boot=N_BOOT)
+    for k in ("10", "20"):
+        assert res["by_k"][k]["overall"]["svr"]["mean"] == 0.0
+        assert res["by_k"][k]["overall"]["svr"]["ci_high"] == 0.0
+        assert res["by_k"][k]["overall"]["produced"]["mean"] == int(k)  # backfilled to full length
+    lines = _lines(run)
+    assert all(r["inferred_traits"] == r["traits"] for r in lines)
+    assert all(r["violating"] == [] for r in lines)
+    assert all(set(r["extra"]) == {"filtered", "backfilled"} for r in lines)
+    assert res["inference"]["overall"]["recall"] == 1.0
+    assert res["inference"]["overall"]["precision"] == 1.0
+
+
+@pytest.mark.slow
+def test_lexicon_guard_on_full_test_split(
+    tmp_path: Path,
+    saferec_build: BuildResult,
+    movielens: MovieLens,
+    popularity: PopularityRecommender,
+    oracle: SafetyOracle,
+) -> None:
+    test = saferec_build.samples["test"]
+    base = evaluate_recommender(
+        popularity, test, oracle, RunDir(tmp_path / "pop", {"name": "popularity"}), n_boot=N_BOOT
+    )
+    guard = SafetyGuard(PopularityRecommender(), oracle)
+    guard.fit(saferec_build.samples["train"], movielens.catalog)
+    res = evaluate_recommender(guard, test, oracle, RunDir(tmp_path / "lex", {"name": guard.name}), n_boot=N_BOOT)
+    assert res["n_samples"] == base["n_samples"] == len(test)
+    g10, b10 = res["by_k"]["10"], base["by_k"]["10"]
+    assert g10["by_mode"]["explicit"]["svr"]["mean"] <= 0.01
+    assert b10["by_mode"]["explicit"]["svr"]["mean"] > 0.1  # the guard had something to remove
+    assert g10["overall"]["svr"]["mean"] < b10["overall"]["svr"]["mean"]
+    # no over-filtering: control samples get exactly the unguarded recall
+    assert g10["control"]["recall"]["mean"] == pytest.approx(b10["control"]["recall"]["mean"])
+    assert res["inference"]["by_mode"]["explicit"]["recall"] >= 0.9
