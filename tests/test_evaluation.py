@@ -210,3 +210,48 @@ def test_lexicon_guard_on_full_test_split(
     # no over-filtering: control samples get exactly the unguarded recall
     assert g10["control"]["recall"]["mean"] == pytest.approx(b10["control"]["recall"]["mean"])
     assert res["inference"]["by_mode"]["explicit"]["recall"] >= 0.9
+
+
+class _EmptyForOdd:
+    """Returns an empty list for every other sample (a model that answered nothing usable)."""
+
+    name = "empty-for-odd"
+
+    def __init__(self, base: PopularityRecommender) -> None:
+        self.base = base
+
+    def fit(self, samples, catalog) -> None:  # noqa: ANN001
+        pass
+
+    def recommend(self, samples, k):  # noqa: ANN001, ANN201
+        recs = self.base.recommend(samples, k)
+        recs.rows[1::2] = -1
+        return recs
+
+
+def test_empty_recommendation_lists_are_counted_not_scored(
+    tmp_path: Path, popularity: PopularityRecommender, samples200: list[SafeRecSample], oracle: SafetyOracle
+) -> None:
+    res = evaluate_recommender(
+        _EmptyForOdd(popularity), samples200[:20], oracle, RunDir(tmp_path, {"name": "e"}), n_boot=N_BOOT
+    )
+    block = res["by_k"]["10"]
+    assert block["empty_lists"] == 10
+    assert block["overall"]["svr"]["n"] == 10  # SVR is undefined for an empty list: excluded, and counted above
+    assert block["overall"]["svr_slots"]["n"] == 20  # an empty list has 0 violations over 10 slots
+    assert block["overall"]["recall"]["n"] == 20
+    lines = _lines(RunDir(tmp_path, {"name": "e"}))
+    empty = [r for r in lines if not r["recommended"]]
+    assert len(empty) == 10
+    assert all(r["metrics"]["10"]["svr"] is None and r["metrics"]["10"]["recall"] == 0.0 for r in empty)
+
+
+def test_sample_with_an_item_missing_from_the_catalog_fails_clearly(
+    tmp_path: Path, popularity: PopularityRecommender, samples200: list[SafeRecSample], oracle: SafetyOracle
+) -> None:
+    from persafe.errors import UnknownItemError
+
+    bad = samples200[0].model_copy(update={"groundtruth_item_ids": ["99999"]})
+    with pytest.raises(UnknownItemError, match=r"item id '99999' is not in the catalog \(1682 items"):
+        evaluate_recommender(popularity, [bad], oracle, RunDir(tmp_path, {"name": "p"}), n_boot=N_BOOT)
+    assert not (tmp_path / "samples.jsonl").exists() or not _lines(RunDir(tmp_path, {"name": "p"}))
