@@ -220,10 +220,10 @@ class _EmptyForOdd:
     def __init__(self, base: PopularityRecommender) -> None:
         self.base = base
 
-    def fit(self, samples, catalog) -> None:  # noqa: ANN001
+    def fit(self, samples, catalog) -> None:
         pass
 
-    def recommend(self, samples, k):  # noqa: ANN001, ANN201
+    def recommend(self, samples, k):
         recs = self.base.recommend(samples, k)
         recs.rows[1::2] = -1
         return recs

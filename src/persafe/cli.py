@@ -188,6 +188,7 @@ def run_eval(
     pg_policy: str = "applicability",
     movielens: Path | None = None,
     loaded: Any = None,
+    splits: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Fit a recommender on the train split and evaluate it (optionally guarded) on ``split``."""
     from persafe.errors import UnknownNameError
@@ -202,8 +203,11 @@ def run_eval(
     rec = make_recommender(recommender)
     if guard != "none":
         rec = SafetyGuard(rec, oracle, use_assigned_traits=guard == "oracle")
-    train = load_saferec(data, "train")
-    samples = load_saferec(data, split)[:limit]
+    splits = splits if splits is not None else {}  # callers evaluating many recommenders pass a shared cache
+    for name in ("train", split):
+        if name not in splits:
+            splits[name] = load_saferec(data, name)
+    train, samples = splits["train"], splits[split][:limit]
     cfg = {
         "name": rec.name,
         "base": recommender if guard != "none" else None,

@@ -47,11 +47,11 @@ def run_demo(out: str | Path = "runs/demo", limit: int | None = None, console: C
         write_saferec(result, data, cfg)
         sizes = ", ".join(f"{s} {v['samples']}" for s, v in result.stats["splits"].items())
         console.print(f"[bold]benchmark[/bold]: {sizes} samples → {data}")
-    run_dirs = []
+    run_dirs, splits = [], {}
     for rec, guard in DEMO_RUNS:
         name = rec + ("" if guard == "none" else f"+guard-{guard}")
         run_dir = out / name
-        run_eval(data, rec, guard, run_dir, limit=limit, loaded=loaded, overwrite=True)
+        run_eval(data, rec, guard, run_dir, limit=limit, loaded=loaded, overwrite=True, splits=splits)
         run_dirs.append(run_dir)
     report, _ = build_report(run_dirs, out / "report.html", title="persafe demo: SafeRec-ML100k test split")
     rows = comparison_rows([load_run(p) for p in run_dirs], 10)

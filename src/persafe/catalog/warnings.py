@@ -7,7 +7,6 @@ Parents-Guide severity tables (CSV or JSONL), and SafeCRS ``movie_trait_sensitiv
 from __future__ import annotations
 
 import csv
-import json
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -17,7 +16,7 @@ from pydantic import BaseModel, BeforeValidator, Field
 from persafe.catalog.items import Catalog, ItemId
 from persafe.catalog.traits import PG_CATEGORIES, PG_CATEGORY_NAMES, SEVERITIES, PGCategory, TraitTaxonomy
 from persafe.errors import DataError
-from persafe.io import iter_jsonl, validate_record
+from persafe.io import iter_jsonl, read_json, validate_record
 
 
 class TagEvidence(BaseModel):
@@ -256,12 +255,7 @@ def load_safecrs_sensitivity(
         The table and the number of entries whose IMDb id is not in the catalog (skipped).
     """
     path = Path(path)
-    if not path.exists():
-        raise DataError("file not found", path=path)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as e:
-        raise DataError(f"invalid JSON ({e.msg})", path=path, line=e.lineno) from None
+    data = read_json(path)
     if not isinstance(data, list):
         raise DataError("expected a list of {imdbId, traits} objects", path=path)
     by_imdb = {_norm_imdb(it.imdb_id): it.item_id for it in catalog.items if it.imdb_id}

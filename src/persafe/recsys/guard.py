@@ -72,7 +72,7 @@ class SafetyGuard:
             extra.append(
                 {
                     "filtered": int(unsafe[i, :k].sum()),
-                    "backfilled": int(min(unsafe[i, :k].sum(), max(0, len(kept) - int(keep[i, :k].sum())))),
+                    "backfilled": len(kept) - int(keep[i, :k].sum()),  # taken from beyond the first k
                 }
             )
         return Recommendations(rows=rows, raw=base.raw, inferred_traits=traits, extra=extra)

@@ -7,7 +7,6 @@ embedding and LLM inferers that plug into the same protocol.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping, Sequence
 from importlib import resources
@@ -15,6 +14,7 @@ from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 from persafe.errors import DataError
+from persafe.io import read_json
 
 
 @runtime_checkable
@@ -31,12 +31,7 @@ class ConstraintInference(Protocol):
 def load_lexicon(path: str | Path | None = None) -> dict[str, list[str]]:
     """Keyword patterns per trait id from a JSON file (default: the shipped ``data/lexicon.json``)."""
     ref = Path(path) if path else Path(str(resources.files("persafe.recsys") / "data" / "lexicon.json"))
-    try:
-        data = json.loads(ref.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise DataError("file not found", path=ref) from None
-    except json.JSONDecodeError as e:
-        raise DataError(f"invalid JSON ({e.msg})", path=ref, line=e.lineno) from None
+    data = read_json(ref)
     patterns = data.get("patterns") if isinstance(data, dict) else None
     if not isinstance(patterns, dict):
         raise DataError("expected an object with a 'patterns' map of trait id -> list of regexes", path=ref)

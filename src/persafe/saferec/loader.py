@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from persafe.catalog.traits import TraitTaxonomy, builtin_traits
 from persafe.errors import DataError, UnknownNameError
-from persafe.io import read_jsonl_models, validate_record
+from persafe.io import read_json, read_jsonl_models, validate_record
 from persafe.saferec.schema import SafeRecSample
 
 SPLITS = ("train", "val", "test")
@@ -36,12 +35,7 @@ def load_safecrs(path: str | Path, taxonomy: TraitTaxonomy | None = None) -> lis
     """
     path = Path(path)
     taxonomy = taxonomy or builtin_traits()
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise DataError("file not found", path=path) from None
-    except json.JSONDecodeError as e:
-        raise DataError(f"invalid JSON ({e.msg})", path=path, line=e.lineno) from None
+    data = read_json(path)
     raw = data.get("samples") if isinstance(data, dict) else data
     if not isinstance(raw, list):
         raise DataError("expected a list of samples or an object with a 'samples' list", path=path)

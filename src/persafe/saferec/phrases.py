@@ -6,7 +6,6 @@ JSON shape as ``data/phrases.json``) to the builder.
 
 from __future__ import annotations
 
-import json
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -14,6 +13,7 @@ from pathlib import Path
 from pydantic import BaseModel, Field, ValidationError
 
 from persafe.errors import DataError
+from persafe.io import read_json
 
 
 class TraitPhrases(BaseModel):
@@ -46,13 +46,9 @@ class PhraseBank(BaseModel):
 
 def load_phrase_bank(path: str | Path) -> PhraseBank:
     """Load and validate a phrase bank."""
-    path = Path(path)
+    data = read_json(path)
     try:
-        return PhraseBank.model_validate(json.loads(path.read_text(encoding="utf-8")))
-    except FileNotFoundError:
-        raise DataError("file not found", path=path) from None
-    except json.JSONDecodeError as e:
-        raise DataError(f"invalid JSON ({e.msg})", path=path, line=e.lineno) from None
+        return PhraseBank.model_validate(data)
     except ValidationError as e:
         err = e.errors()[0]
         raise DataError(err["msg"], path=path, field=".".join(map(str, err["loc"]))) from None
