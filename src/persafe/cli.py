@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -19,7 +20,7 @@ catalog_app = typer.Typer(help="The catalog and its safety oracle.", no_args_is_
 build_app = typer.Typer(help="Build benchmarks from built-in or user data.", no_args_is_help=True)
 app.add_typer(catalog_app, name="catalog")
 app.add_typer(build_app, name="build")
-console = Console()
+console = Console(width=None if sys.stdout.isatty() else 160)  # tables stay readable when piped (make, CI)
 
 TauOpt = Annotated[float, typer.Option(help="Risk threshold τ: an item is unsafe for a trait when risk ≥ τ.")]
 UnknownOpt = Annotated[str, typer.Option(help="Policy for unannotated items: safe | unsafe | exclude.")]

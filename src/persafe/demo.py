@@ -55,8 +55,7 @@ def run_demo(out: str | Path = "runs/demo", limit: int | None = None, console: C
         run_dirs.append(run_dir)
     report, _ = build_report(run_dirs, out / "report.html", title="persafe demo: SafeRec-ML100k test split")
     rows = comparison_rows([load_run(p) for p in run_dirs], 10)
-    table = rich_table(rows, 10, title="SafeRec-ML100k test: quality and personalized safety (K=10)")
-    console.print(table, width=max(console.width, 150))  # readable when piped (make demo, CI logs)
+    console.print(rich_table(rows, 10, title="SafeRec-ML100k test: quality and personalized safety (K=10)"))
     for r in rows:
         if r.get("inference") and "lexicon" in r["name"]:
             bm = r["inference"]["by_mode"]
