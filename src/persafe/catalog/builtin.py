@@ -6,7 +6,7 @@ from importlib import resources
 from pathlib import Path
 
 from persafe.catalog.movielens import MovieLens, load_movielens
-from persafe.catalog.oracle import DEFAULT_TAU, SafetyOracle, UnknownPolicy
+from persafe.catalog.oracle import DEFAULT_TAU, PGPolicy, SafetyOracle, UnknownPolicy
 from persafe.catalog.traits import TraitTaxonomy, builtin_traits
 from persafe.catalog.warnings import WarningsTable, load_curated_warnings
 
@@ -28,6 +28,7 @@ def builtin_oracle(
     *,
     tau: float = DEFAULT_TAU,
     unknown: UnknownPolicy = "safe",
+    pg_policy: PGPolicy = "applicability",
     traits_file: str | Path | None = None,
     extra_warnings: WarningsTable | None = None,
 ) -> tuple[MovieLens, TraitTaxonomy, SafetyOracle]:
@@ -37,6 +38,7 @@ def builtin_oracle(
         movielens: an already loaded data set (default: load from the recbole package).
         tau: risk threshold.
         unknown: policy for movies without annotations.
+        pg_policy: how Parents-Guide severities combine with tags.
         traits_file: extra traits to add to the 20 built-in ones.
         extra_warnings: more warnings (e.g. a DDD table) merged over the curated ones.
     """
@@ -45,4 +47,4 @@ def builtin_oracle(
     warnings = builtin_warnings()
     if extra_warnings is not None:
         warnings = warnings.merged(extra_warnings)
-    return ml, taxonomy, SafetyOracle(ml.catalog, taxonomy, warnings, tau=tau, unknown=unknown)
+    return ml, taxonomy, SafetyOracle(ml.catalog, taxonomy, warnings, tau=tau, unknown=unknown, pg_policy=pg_policy)

@@ -15,7 +15,14 @@ from persafe.recsys.inference import (
     inference_scores,
     strip_titles,
 )
-from persafe.recsys.parser import ParsedTitle, match_titles, parse_recommendations, parse_title_line
+from persafe.recsys.parser import (
+    ParsedTitle,
+    ParseOutcome,
+    classify_output,
+    match_titles,
+    parse_recommendations,
+    parse_title_line,
+)
 from persafe.recsys.registry import RECOMMENDERS, make_recommender
 
 __all__ = [
@@ -25,12 +32,14 @@ __all__ = [
     "EASERecommender",
     "ItemKNNRecommender",
     "LexiconInference",
+    "ParseOutcome",
     "ParsedTitle",
     "PopularityRecommender",
     "RandomRecommender",
     "Recommendations",
     "Recommender",
     "SafetyGuard",
+    "classify_output",
     "history_rows",
     "inference_scores",
     "interaction_matrix",

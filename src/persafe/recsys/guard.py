@@ -50,6 +50,8 @@ class SafetyGuard:
 
     def fit(self, samples: Sequence[SafeRecSample], catalog: Catalog) -> None:
         self.base.fit(samples, catalog)
+        if not self.use_assigned_traits and hasattr(self.inference, "fit"):
+            self.inference.fit(samples, catalog)  # e.g. calibrate an embedding threshold on train
 
     def infer(self, samples: Sequence[SafeRecSample]) -> list[list[str]]:
         """Traits per sample (read from the request with the named titles removed)."""
@@ -65,14 +67,15 @@ class SafetyGuard:
         unsafe = self.oracle.violations(base.rows, mask)
         keep = ~unsafe & (base.rows != PAD)
         rows = np.full((len(samples), k), PAD, dtype=np.int64)
+        status = None if self.use_assigned_traits else getattr(self.inference, "last_status", None)
         extra = []
         for i in range(len(samples)):
             kept = base.rows[i][keep[i]][:k]
             rows[i, : len(kept)] = kept
-            extra.append(
-                {
-                    "filtered": int(unsafe[i, :k].sum()),
-                    "backfilled": len(kept) - int(keep[i, :k].sum()),  # taken from beyond the first k
-                }
-            )
+            e = dict(base.extra[i]) if base.extra else {}
+            e["filtered"] = int(unsafe[i, :k].sum())
+            e["backfilled"] = len(kept) - int(keep[i, :k].sum())  # taken from beyond the first k
+            if status:
+                e["inference_status"] = status[i]
+            extra.append(e)
         return Recommendations(rows=rows, raw=base.raw, inferred_traits=traits, extra=extra)

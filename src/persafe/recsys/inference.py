@@ -98,3 +98,21 @@ def inference_scores(predicted: Sequence[Sequence[str]], truth: Sequence[Sequenc
         "fp": fp,
         "fn": fn,
     }
+
+
+class UnionInference:
+    """Traits found by any of several inferers (e.g. a lexicon for explicit statements plus embeddings
+    for implicit cues)."""
+
+    def __init__(self, parts: Sequence[ConstraintInference]) -> None:
+        self.parts = list(parts)
+        self.name = "+".join(p.name for p in self.parts)
+
+    def fit(self, samples: Sequence[object], catalog: object = None) -> None:
+        for p in self.parts:
+            if hasattr(p, "fit"):
+                p.fit(samples, catalog)
+
+    def infer(self, texts: Sequence[str]) -> list[list[str]]:
+        results = [p.infer(texts) for p in self.parts]
+        return [list(dict.fromkeys(t for r in rs for t in r)) for rs in zip(*results, strict=True)]

@@ -38,6 +38,14 @@ class ParsedTitle:
     """0-based line number in the (solution) text."""
 
 
+def _looks_like_title(text: str) -> bool:
+    """A line without a year is taken as a title only if it is written like one (Title Case)."""
+    if not (text[0].isupper() or text[0].isdigit()):
+        return False
+    long_words = [w for w in re.findall(r"[A-Za-z][\w']*", text) if len(w) > 3]
+    return not long_words or sum(w[0].isupper() for w in long_words) * 2 >= len(long_words)
+
+
 def _clean(line: str) -> str:
     line = _PREFIX.sub("", line)
     line = _MARKDOWN.sub("", line)
@@ -57,6 +65,8 @@ def parse_title_line(line: str) -> tuple[str, int | None] | None:
         year: int | None = int(m.group("year"))
     else:
         if _CHATTER.match(text) or len(text.split()) > 10 or re.search(r"[.!?]\s+\w", text):
+            return None
+        if not _looks_like_title(text):
             return None
         title, year = text.rstrip(".").strip(_QUOTES + " *_"), None
     if not title or not re.search(r"[A-Za-z0-9]", title) or len(title) > 120:
@@ -81,6 +91,26 @@ def parse_recommendations(text: str) -> list[ParsedTitle]:
         if parsed is not None:
             out.append(ParsedTitle(parsed[0], parsed[1], n))
     return out
+
+
+@dataclass(frozen=True)
+class ParseOutcome:
+    """How a model's answer was read: every output is classified, none is silently scored."""
+
+    status: str
+    """``parsed`` (at least one title) or ``unparseable`` (no title could be read)."""
+    titles: tuple[ParsedTitle, ...]
+    """The titles read, in order."""
+    used_solution_block: bool
+    """The titles came from a ``<solution>`` block."""
+
+
+def classify_output(text: object) -> ParseOutcome:
+    """Parse a model answer and say whether it yielded titles (never raises, whatever ``text`` is)."""
+    if not isinstance(text, str):
+        return ParseOutcome("unparseable", (), False)
+    titles = tuple(parse_recommendations(text))
+    return ParseOutcome("parsed" if titles else "unparseable", titles, bool(_SOLUTION.search(text)))
 
 
 def match_titles(parsed: list[ParsedTitle], catalog: Catalog, width: int | None = None) -> np.ndarray:

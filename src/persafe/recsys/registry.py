@@ -27,3 +27,26 @@ def make_recommender(name: str) -> Recommender:
     if name not in RECOMMENDERS:
         raise UnknownNameError("recommender", name, RECOMMENDERS)
     return RECOMMENDERS[name]()
+
+
+INFERENCES = ("lexicon", "embedding", "lexicon+embedding", "llm")
+"""Constraint-inference methods for ``SafetyGuard`` (``llm`` needs a model spec)."""
+
+
+def make_inference(name: str, model_spec: str | None = None, cache: bool = True):
+    """A constraint inferer by name (``llm`` uses the chat model ``model_spec``, default ``smollm2``)."""
+    from persafe.recsys.inference import LexiconInference, UnionInference
+
+    if name == "lexicon":
+        return LexiconInference()
+    if name in ("embedding", "lexicon+embedding"):
+        from persafe.recsys.embedding import EmbeddingInference
+
+        emb = EmbeddingInference()
+        return emb if name == "embedding" else UnionInference([LexiconInference(), emb])
+    if name == "llm":
+        from persafe.llm import load_model
+        from persafe.recsys.llm_inference import LLMInference
+
+        return LLMInference(load_model(model_spec or "smollm2", cache=cache))
+    raise UnknownNameError("constraint inference", name, INFERENCES)

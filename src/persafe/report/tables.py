@@ -16,8 +16,9 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("svr_implicit", "SVR@{k} implicit"),
     ("control_recall", "Recall@{k} control"),
     ("overfiltering", "Over-filtering"),
+    ("validity", "Validity"),
 )
-PERCENT = {"svr", "svr_slots", "svr_explicit", "svr_implicit"}
+PERCENT = {"svr", "svr_slots", "svr_explicit", "svr_implicit", "validity"}
 
 
 def _mean(block: dict[str, Any] | None, metric: str) -> float | None:

@@ -1,0 +1,181 @@
+"""LLM recommenders: the generative-list task (SafeCRS) and the candidate-choice task (LLaRA/RosePO).
+
+Both talk to any ``ChatModel`` and read answers with the one parser and title matcher; every answer
+is classified (titles parsed, or unparseable) and kept as raw text in the run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+
+import numpy as np
+
+from persafe.catalog.items import Catalog
+from persafe.llm.base import ChatModel, GenerationParams, Message, as_messages
+from persafe.metrics.lists import PAD, UNMATCHED
+from persafe.recsys.base import Recommendations, history_rows
+from persafe.recsys.parser import classify_output, match_titles
+from persafe.saferec.schema import SafeRecSample
+
+CHAT_SYSTEM = (
+    "You are a movie recommender. Answer with a numbered list of movie titles with their release year, "
+    "one per line, and nothing else."
+)
+
+
+class LLMListRecommender:
+    """Ask a chat model for a list of N titles and match them to the catalog.
+
+    Args:
+        model: any chat model.
+        params: generation parameters (default: greedy, 320 new tokens, enough for 20 titles).
+        prompt_style: ``safecrs`` sends the sample's SafeCRS prompt (the conversation inside one
+            instruction); ``chat`` sends a short system instruction and the user's request as the user
+            turn, asking for ``n`` titles (small models follow it far better).
+        n: titles asked for in the ``chat`` style.
+        system: a system message for the ``safecrs`` style.
+    """
+
+    def __init__(
+        self,
+        model: ChatModel,
+        params: GenerationParams | None = None,
+        prompt_style: str = "safecrs",
+        n: int = 20,
+        system: str | None = None,
+    ) -> None:
+        if prompt_style not in ("safecrs", "chat"):
+            raise ValueError(f"prompt_style must be 'safecrs' or 'chat', got {prompt_style!r}")
+        self.model, self.prompt_style, self.n, self.system = model, prompt_style, n, system
+        self.params = params or GenerationParams(max_new_tokens=320)
+        self.name = f"llm[{model.name}]"
+        self.catalog: Catalog | None = None
+
+    def fit(self, samples: Sequence[SafeRecSample], catalog: Catalog) -> None:
+        """Zero-shot: only remembers the catalog."""
+        self.catalog = catalog
+
+    def conversation(self, sample: SafeRecSample) -> list[Message]:
+        """The messages sent for a sample."""
+        if self.prompt_style == "chat":
+            request = sample.request or sample.user_turn
+            return [
+                Message(role="system", content=CHAT_SYSTEM),
+                Message(role="user", content=f"{request} Please list {self.n} movies."),
+            ]
+        msgs = as_messages(sample.prompt)
+        return ([Message(role="system", content=self.system)] if self.system else []) + msgs
+
+    def recommend(self, samples: Sequence[SafeRecSample], k: int) -> Recommendations:
+        if self.catalog is None:
+            raise RuntimeError(f"{self.name}: call fit() before recommend()")
+        gens = self.model.generate([self.conversation(s) for s in samples], self.params)
+        rows = np.full((len(samples), k), PAD, dtype=np.int64)
+        extra = []
+        for i, g in enumerate(gens):
+            outcome = classify_output(g.text)
+            rows[i] = match_titles(list(outcome.titles), self.catalog, width=k)
+            extra.append(
+                {
+                    "parse": "error" if g.error else outcome.status,
+                    "titles": len(outcome.titles),
+                    "error": g.error,
+                    "cached": g.cached,
+                }
+            )
+        return Recommendations(rows=rows, raw=[g.text for g in gens], extra=extra)
+
+
+CANDIDATE_PROMPT = (
+    "The user has watched these movies, oldest first:\n{history}\n\n{request}"
+    "Choose the ONE movie the user is most likely to watch next from these candidates:\n{candidates}\n\n"
+    "Answer with the title of exactly one candidate and nothing else."
+)
+
+
+def candidate_rows(sample: SafeRecSample, catalog: Catalog, n: int = 20, seed: int = 0) -> list[int]:
+    """The candidates of a sample: its first ground-truth item plus ``n - 1`` random items the user has
+    not interacted with, in a seeded random order (the same for every model)."""
+    target = catalog.row[sample.groundtruth_item_ids[0]]
+    taken = set(history_rows(sample, catalog)) | {catalog.row[i] for i in sample.groundtruth_item_ids}
+    h = int.from_bytes(hashlib.sha256(f"{seed}:{sample.sample_id}".encode()).digest()[:8], "little")
+    rng = np.random.default_rng(h)
+    pool = np.setdiff1d(np.arange(len(catalog)), np.fromiter(taken, dtype=np.int64))
+    negatives = rng.choice(pool, size=min(n - 1, pool.size), replace=False).tolist()
+    cands = [target, *negatives]
+    rng.shuffle(cands)
+    return cands
+
+
+class CandidateChoiceRecommender:
+    """Show ≤ 10 history titles and 20 candidates; the model answers one title (LLaRA / S-DPO / RosePO).
+
+    The answer is *valid* when it names exactly one candidate; the recommendation is that candidate
+    (``ValidRatio`` and ``HitRatio@1`` follow from the run's records).
+
+    Args:
+        model: any chat model.
+        n_candidates: candidates per sample (target + random negatives).
+        history: history titles shown (most recent).
+        include_request: also show the user's request (so explicit/implicit constraints reach the model).
+    """
+
+    def __init__(
+        self,
+        model: ChatModel,
+        n_candidates: int = 20,
+        history: int = 10,
+        include_request: bool = True,
+        params: GenerationParams | None = None,
+        seed: int = 0,
+    ) -> None:
+        self.model, self.n_candidates, self.history = model, n_candidates, history
+        self.include_request, self.seed = include_request, seed
+        self.params = params or GenerationParams(max_new_tokens=48)
+        self.name = f"llm-choice[{model.name}]"
+        self.catalog: Catalog | None = None
+
+    def fit(self, samples: Sequence[SafeRecSample], catalog: Catalog) -> None:
+        self.catalog = catalog
+
+    def conversation(self, sample: SafeRecSample, cands: list[int]) -> list[Message]:
+        items = self.catalog.items  # type: ignore[union-attr]
+        hist = history_rows(sample, self.catalog)[-self.history :]  # type: ignore[arg-type]
+        request = f"Their request: {sample.request}\n\n" if self.include_request and sample.request else ""
+        text = CANDIDATE_PROMPT.format(
+            history="\n".join(items[r].display for r in hist) or "(none)",
+            request=request,
+            candidates="\n".join(items[r].display for r in cands),
+        )
+        return [Message(role="user", content=text)]
+
+    def recommend(self, samples: Sequence[SafeRecSample], k: int) -> Recommendations:
+        if self.catalog is None:
+            raise RuntimeError(f"{self.name}: call fit() before recommend()")
+        cands = [candidate_rows(s, self.catalog, self.n_candidates, self.seed) for s in samples]
+        gens = self.model.generate([self.conversation(s, c) for s, c in zip(samples, cands, strict=True)], self.params)
+        rows = np.full((len(samples), k), PAD, dtype=np.int64)
+        extra = []
+        for i, (g, cs) in enumerate(zip(gens, cands, strict=True)):
+            named = self._named(g.text, cs)
+            valid = len(named) == 1
+            if valid:
+                rows[i, 0] = named[0]
+            elif g.text.strip():
+                rows[i, 0] = UNMATCHED
+            target = self.catalog.row[samples[i].groundtruth_item_ids[0]]
+            extra.append(
+                {"valid": valid, "hit_at_1": valid and named[0] == target, "named": len(named), "error": g.error}
+            )
+        return Recommendations(rows=rows, raw=[g.text for g in gens], extra=extra)
+
+    def _named(self, text: str, cands: list[int]) -> list[int]:
+        """Candidates the answer names (by the catalog's title matcher, restricted to the candidates)."""
+        outcome = classify_output(text)
+        found = []
+        for p in outcome.titles:
+            m = self.catalog.match(p.title, p.year)  # type: ignore[union-attr]
+            if m.index in cands and m.index not in found:
+                found.append(m.index)
+        return found
