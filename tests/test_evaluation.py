@@ -255,3 +255,22 @@ def test_sample_with_an_item_missing_from_the_catalog_fails_clearly(
     with pytest.raises(UnknownItemError, match=r"item id '99999' is not in the catalog \(1682 items"):
         evaluate_recommender(popularity, [bad], oracle, RunDir(tmp_path, {"name": "p"}), n_boot=N_BOOT)
     assert not (tmp_path / "samples.jsonl").exists() or not _lines(RunDir(tmp_path, {"name": "p"}))
+
+
+def test_llm_configs_run_end_to_end_with_a_scripted_model(tmp_path: Path, saferec_dir: Path, monkeypatch) -> None:
+    """``EvalConfig(model=...)`` builds LLM recommenders (list and choice) whose answers are classified."""
+    from persafe.evaluation import EvalConfig, run_evaluation
+
+    monkeypatch.setenv("PERSAFE_CACHE", str(tmp_path / "cache"))
+    lst = run_evaluation(EvalConfig(data=str(saferec_dir), model="scripted:echo", limit=6, ks=[10]), tmp_path / "l")
+    assert lst["run"] == "llm-list[scripted:echo]"
+    assert lst["parse"] == {"unparseable": 6}  # a hash is not a list of titles: counted, never scored as a hit
+    assert lst["by_k"]["10"]["empty_lists"] == 6
+    ch = run_evaluation(
+        EvalConfig(data=str(saferec_dir), model="scripted:echo", task="choice", guard="lexicon", limit=6, ks=[10]),
+        tmp_path / "c",
+    )
+    assert ch["run"] == "llm-choice[scripted:echo]+guard[lexicon]"
+    assert ch["candidate_choice"]["valid_ratio"]["mean"] == 0.0
+    assert ch["candidate_choice"]["hit_ratio_at_1"]["n"] == 6
+    assert (tmp_path / "cache" / "responses.sqlite").exists()  # responses were cached

@@ -195,6 +195,11 @@ def eval_cmd(
     limit: Annotated[int | None, typer.Option(help="Evaluate only the first N samples.")] = None,
     batch_size: Annotated[int, typer.Option(help="Samples per model call (LLM).")] = 8,
     max_new_tokens: Annotated[int, typer.Option(help="Generation budget of LLM answers.")] = 320,
+    prompt_style: Annotated[str, typer.Option(help="LLM list prompt: safecrs | chat (better for small models).")] = (
+        "safecrs"
+    ),
+    n_titles: Annotated[int, typer.Option(help="Titles asked for with --prompt-style chat.")] = 20,
+    repetition_penalty: Annotated[float, typer.Option(help="Penalty on repeated tokens (local models).")] = 1.0,
     cache: Annotated[bool, typer.Option(help="Cache LLM responses in the user cache.")] = True,
     overwrite: Annotated[bool, typer.Option(help="Start the run afresh instead of resuming.")] = False,
     tau: TauOpt = 0.66,
@@ -221,6 +226,9 @@ def eval_cmd(
             batch_size=batch_size,
             max_new_tokens=max_new_tokens,
             cache=cache,
+            prompt_style=prompt_style,
+            n_titles=n_titles,
+            repetition_penalty=repetition_penalty,
         )
         folder = run_folder_name(cfg.name)
         with _progress() as prog:

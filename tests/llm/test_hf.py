@@ -94,3 +94,35 @@ def test_smollm2_answers_with_movie_titles():
     gens = model.generate(convs, GenerationParams(max_new_tokens=60, repetition_penalty=1.3))
     assert all(g.error is None and g.completion_tokens > 0 for g in gens)
     assert any(classify_output(g.text).status == "parsed" for g in gens)
+
+
+def test_lora_adapter_folder_loads_with_its_base(tmp_path):
+    """``hf:<adapter dir>`` reads the base model from adapter_config.json and applies the adapter."""
+    pytest.importorskip("peft")
+    from peft import LoraConfig, get_peft_model
+
+    tok = tiny_tokenizer()
+    base_dir, adapter_dir = tmp_path / "base", tmp_path / "adapter"
+    base = tiny_model(tok)
+    base.save_pretrained(base_dir)
+    tok.save_pretrained(base_dir)
+    peft_model = get_peft_model(base, LoraConfig(r=4, lora_alpha=8, target_modules=["c_attn"], init_lora_weights=False))
+    peft_model.peft_config["default"].base_model_name_or_path = str(base_dir)
+    peft_model.save_pretrained(adapter_dir)
+    tok.save_pretrained(adapter_dir)
+
+    plain = load_model(f"hf:{base_dir}")
+    adapted = load_model(f"hf:{adapter_dir}")
+    from peft import PeftModel
+
+    assert isinstance(adapted.model, PeftModel)
+    p = GenerationParams(max_new_tokens=6, logprobs=True)
+    a, b = plain.generate([conv("Heat")], p)[0], adapted.generate([conv("Heat")], p)[0]
+    assert a.token_logprobs != b.token_logprobs  # the (non-zero) adapter changes the model
+
+
+def test_llamacpp_backend_when_installed():
+    pytest.importorskip("llama_cpp", reason="optional extra: pip install llama-cpp-python")
+    model = load_model("llamacpp:smollm2")
+    g = model.generate([conv("I loved Heat (1995). Please list 3 movies.")], GenerationParams(max_new_tokens=30))
+    assert g[0].error is None and g[0].text
