@@ -118,7 +118,7 @@ def run_demo(
             ]
             fp = bm.get("none", {}).get("fp", 0)
             console.print(
-                f"  {cfg_['guard']:<18} n={inf['overall']['n']:<5} "
+                f"  {cfg_['name']:<34} n={inf['overall']['n']:<5} "
                 + ", ".join(parts)
                 + f", false alarms on control samples: {fp}",
                 markup=False,
