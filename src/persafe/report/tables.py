@@ -31,7 +31,8 @@ def comparison_rows(runs: Sequence[tuple[dict[str, Any], dict[str, Any]]], k: in
     """One row per run with the headline numbers at cut-off ``k``.
 
     ``overfiltering`` is the drop in Recall@k on control samples relative to the run named in the
-    config's ``base`` (the unguarded recommender), when that run is among ``runs``.
+    config's ``base`` (the unguarded recommender) on the same samples, when that run is among ``runs``.
+    Runs that share a name but not their samples are told apart by their sample count.
     """
     rows = []
     for cfg, res in runs:
@@ -43,6 +44,7 @@ def comparison_rows(runs: Sequence[tuple[dict[str, Any], dict[str, Any]]], k: in
         modes = by.get("by_mode", {})
         row = {
             "name": cfg.get("name", "?"),
+            "samples": _samples_key(cfg, res),
             "base": cfg.get("base"),
             "recall": by["overall"]["recall"],
             "ndcg": by["overall"]["ndcg"],
@@ -56,12 +58,21 @@ def comparison_rows(runs: Sequence[tuple[dict[str, Any], dict[str, Any]]], k: in
             "inference": res.get("inference"),
         }
         rows.append(row)
-    by_name = {r["name"]: r for r in rows}
+    by_key = {(r["name"], r["samples"]): r for r in rows}
     for r in rows:
-        base = by_name.get(r["base"]) if r["base"] else None
+        base = by_key.get((r["base"], r["samples"])) if r["base"] else None
         cr, br = (r["control_recall"] or {}).get("mean"), ((base or {}).get("control_recall") or {}).get("mean")
         r["overfiltering"] = None if base is None or cr is None or br is None else {"mean": br - cr}
+    names = [r["name"] for r in rows]
+    for r, (_, res) in zip(rows, runs, strict=True):
+        if names.count(r["name"]) > 1:
+            r["name"] = f"{r['name']} (n={res['n_samples']})"
     return rows
+
+
+def _samples_key(cfg: dict[str, Any], res: dict[str, Any]) -> tuple[Any, ...]:
+    """What identifies the evaluated samples of a run (data, split, limit, count)."""
+    return (cfg.get("data"), cfg.get("split"), cfg.get("limit"), res.get("n_samples"))
 
 
 def fmt(cell: Any, key: str, ci: bool = True) -> str:
