@@ -20,6 +20,8 @@ catalog_app = typer.Typer(help="The catalog and its safety oracle.", no_args_is_
 build_app = typer.Typer(help="Build benchmarks from built-in or user data.", no_args_is_help=True)
 app.add_typer(catalog_app, name="catalog")
 app.add_typer(build_app, name="build")
+train_app = typer.Typer(help="Train LLM recommenders on TRL.", no_args_is_help=True)
+app.add_typer(train_app, name="train")
 console = Console(width=None if sys.stdout.isatty() else 160)  # tables stay readable when piped (make, CI)
 
 TauOpt = Annotated[float, typer.Option(help="Risk threshold τ: an item is unsafe for a trait when risk ≥ τ.")]
@@ -252,6 +254,35 @@ def eval_cmd(
     if "parse" in res:
         line += f" parse={res['parse']}"
     console.print(escape(line))
+
+
+@train_app.command(
+    "sft", context_settings={"allow_extra_args": True, "ignore_unknown_options": True, "help_option_names": []}
+)
+def train_sft_cmd(ctx: typer.Context) -> None:
+    """Safe-SFT (--target safe) or the plain-SFT baseline (--target plain) on SafeRec.
+
+    Takes ``--config FILE.yaml`` and any ``SafeSFTConfig`` / TRL ``SFTConfig`` field as ``--key value``
+    (``persafe train sft --help`` lists them all).
+    """
+    from trl import TrlParser
+
+    from persafe.train.config import SafeSFTConfig
+    from persafe.train.sft import train_sft
+
+    parser = TrlParser((SafeSFTConfig,), prog="persafe train sft")
+    args = list(ctx.args)
+    if "--help" in args or "-h" in args:
+        parser.print_help()
+        return
+    try:
+        (cfg,) = parser.parse_args_and_config(args)
+        out = train_sft(cfg)
+    except SystemExit:
+        raise
+    except Exception as e:
+        _fail(e)
+    console.print(f"saved {out}; evaluate it with: persafe eval --model hf:{out}")
 
 
 @app.command("report")

@@ -12,7 +12,7 @@ from persafe.catalog import Catalog, Item, ItemWarnings, SafetyOracle, TagEviden
 
 
 @pytest.fixture(scope="session")
-def oracle() -> SafetyOracle:
+def tiny_oracle() -> SafetyOracle:
     items = [
         Item(item_id="h", title="Heat", year=1995),
         Item(item_id="a", title="Arachnophobia", year=1990),

@@ -7,7 +7,7 @@ import pytest
 pytest.importorskip("trl")
 
 
-def test_grpo_trainer_runs_two_steps_with_persafe_rewards(tmp_path, oracle):
+def test_grpo_trainer_runs_two_steps_with_persafe_rewards(tmp_path, tiny_oracle):
     import torch
     from datasets import Dataset
     from trl import GRPOConfig, GRPOTrainer
@@ -31,7 +31,7 @@ def test_grpo_trainer_runs_two_steps_with_persafe_rewards(tmp_path, oracle):
         beta=0.0, temperature=1.0, seed=0,
     )  # fmt: skip
     trainer = GRPOTrainer(
-        model=model, reward_funcs=safe_rec_rewards(oracle, k=10, target=3), args=args,
+        model=model, reward_funcs=safe_rec_rewards(tiny_oracle, k=10, target=3), args=args,
         train_dataset=Dataset.from_list([row] * 8), processing_class=tok,
     )  # fmt: skip
     trainer.train()

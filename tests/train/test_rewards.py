@@ -27,28 +27,28 @@ def test_completion_text_accepts_strings_and_messages():
     assert completion_text(None) == ""
 
 
-def test_relevance_hit_and_discounted(oracle):
-    assert relevance_reward(oracle, k=10)(COMPLETIONS, **COLS) == [1.0, 0.0, 0.0, 1.0]
-    ndcg = relevance_reward(oracle, k=10, discounted=True)(COMPLETIONS, **COLS)
+def test_relevance_hit_and_discounted(tiny_oracle):
+    assert relevance_reward(tiny_oracle, k=10)(COMPLETIONS, **COLS) == [1.0, 0.0, 0.0, 1.0]
+    ndcg = relevance_reward(tiny_oracle, k=10, discounted=True)(COMPLETIONS, **COLS)
     assert ndcg == pytest.approx([1 / math.log2(3), 0.0, 0.0, 1.0])
 
 
-def test_safety_is_minus_rank_discounted_violations(oracle):
-    got = safety_reward(oracle, k=10)(COMPLETIONS, **COLS)
+def test_safety_is_minus_rank_discounted_violations(tiny_oracle):
+    got = safety_reward(tiny_oracle, k=10)(COMPLETIONS, **COLS)
     # 1: Arachnophobia at rank 1 -> d_1 = 1.  2: Old Yeller (animal_harm) rank 1 + Arachnophobia rank 2.
     # 3: nothing parsed, nothing violates.  4: after removing seen Heat, Arachnophobia is at rank 2.
     assert got == pytest.approx([-1.0, -(1 + 1 / math.log2(3)), 0.0, -1 / math.log2(3)])
 
 
-def test_safety_cutoff(oracle):
-    assert safety_reward(oracle, k=1)([COMPLETIONS[1]], **{k: v[1:2] for k, v in COLS.items()}) == [-1.0]
+def test_safety_cutoff(tiny_oracle):
+    assert safety_reward(tiny_oracle, k=1)([COMPLETIONS[1]], **{k: v[1:2] for k, v in COLS.items()}) == [-1.0]
 
 
-def test_count_reward(oracle):
-    f = count_reward(oracle, target=3)
+def test_count_reward(tiny_oracle):
+    f = count_reward(tiny_oracle, target=3)
     assert f(COMPLETIONS, **COLS) == pytest.approx([-1 / 3, 1.0, -1.0, 1.0])
-    assert count_reward(oracle, target=20)(["Heat (1995)\n" * 20], **COLS) == [1.0]  # duplicates still count
+    assert count_reward(tiny_oracle, target=20)(["Heat (1995)\n" * 20], **COLS) == [1.0]  # duplicates still count
 
 
-def test_reward_callables_have_names_for_trl_logging(oracle):
-    assert [f.__name__ for f in safe_rec_rewards(oracle)] == ["relevance", "safety", "count"]
+def test_reward_callables_have_names_for_trl_logging(tiny_oracle):
+    assert [f.__name__ for f in safe_rec_rewards(tiny_oracle)] == ["relevance", "safety", "count"]

@@ -47,7 +47,7 @@ def tiny_model(tokenizer: Any, seed: int = 1, n_layer: int = 2, n_embd: int = 64
 
     torch.manual_seed(seed)
     cfg = GPT2Config(
-        vocab_size=len(tokenizer), n_layer=n_layer, n_embd=n_embd, n_head=2, n_positions=512,
+        vocab_size=len(tokenizer), n_layer=n_layer, n_embd=n_embd, n_head=2, n_positions=2048,
         initializer_range=0.2,  # peakier random logits: varied (gibberish) text instead of one repeated token
         bos_token_id=tokenizer.eos_token_id, eos_token_id=tokenizer.eos_token_id,
         pad_token_id=tokenizer.pad_token_id,
