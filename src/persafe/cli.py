@@ -256,33 +256,51 @@ def eval_cmd(
     console.print(escape(line))
 
 
-@train_app.command(
-    "sft", context_settings={"allow_extra_args": True, "ignore_unknown_options": True, "help_option_names": []}
-)
-def train_sft_cmd(ctx: typer.Context) -> None:
-    """Safe-SFT (--target safe) or the plain-SFT baseline (--target plain) on SafeRec.
-
-    Takes ``--config FILE.yaml`` and any ``SafeSFTConfig`` / TRL ``SFTConfig`` field as ``--key value``
-    (``persafe train sft --help`` lists them all).
-    """
+def _train(ctx: typer.Context, config_cls: type, run: Any, prog: str) -> None:
+    """Parse ``--config FILE`` and ``--key value`` options into a TRL config dataclass and train."""
     from trl import TrlParser
 
-    from persafe.train.config import SafeSFTConfig
-    from persafe.train.sft import train_sft
-
-    parser = TrlParser((SafeSFTConfig,), prog="persafe train sft")
+    parser = TrlParser((config_cls,), prog=prog)
     args = list(ctx.args)
     if "--help" in args or "-h" in args:
         parser.print_help()
         return
     try:
         (cfg,) = parser.parse_args_and_config(args)
-        out = train_sft(cfg)
+        out = run(cfg)
     except SystemExit:
         raise
     except Exception as e:
         _fail(e)
     console.print(f"saved {out}; evaluate it with: persafe eval --model hf:{out}")
+
+
+_TRAIN_CTX = {"allow_extra_args": True, "ignore_unknown_options": True, "help_option_names": []}
+
+
+@train_app.command("sft", context_settings=_TRAIN_CTX)
+def train_sft_cmd(ctx: typer.Context) -> None:
+    """Safe-SFT (--target safe) or the plain-SFT baseline (--target plain) on SafeRec.
+
+    Takes ``--config FILE.yaml`` and any ``SafeSFTConfig`` / TRL ``SFTConfig`` field as ``--key value``
+    (``persafe train sft --help`` lists them all).
+    """
+    from persafe.train.config import SafeSFTConfig
+    from persafe.train.sft import train_sft
+
+    _train(ctx, SafeSFTConfig, train_sft, "persafe train sft")
+
+
+@train_app.command("gdpo", context_settings=_TRAIN_CTX)
+def train_gdpo_cmd(ctx: typer.Context) -> None:
+    """Safe-GDPO: GRPO with relevance, safety and count rewards normalised per reward (GDPO).
+
+    Takes ``--config FILE.yaml`` and any ``SafeGDPOConfig`` / TRL ``GRPOConfig`` field as ``--key value``.
+    """
+    from persafe.train.config import SafeGDPOConfig
+    from persafe.train.gdpo import train_gdpo
+
+    _train(ctx, SafeGDPOConfig, train_gdpo, "persafe train gdpo")
 
 
 @app.command("report")

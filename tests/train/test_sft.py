@@ -97,3 +97,34 @@ def test_train_sft_command_line(tmp_path, saferec_dir):
     assert (out / "model.safetensors").exists()
     bad = CliRunner().invoke(app, ["train", "sft", "--target", "unsafe", "--output_dir", str(out)])
     assert bad.exit_code != 0 and "target must be 'safe' or 'plain'" in bad.output
+
+
+def test_gdpo_command_line_and_defaults(tmp_path, saferec_dir):
+    from typer.testing import CliRunner
+
+    from persafe.cli import app
+    from persafe.train.config import SafeGDPOConfig
+
+    assert SafeGDPOConfig(output_dir=str(tmp_path)).multi_objective_aggregation == "normalize_then_sum"
+    out = tmp_path / "gdpo"
+    args = ["train", "gdpo", "--data", str(saferec_dir), "--model", "tiny", "--output_dir", str(out),
+            "--max_steps", "2",
+            "--per_device_train_batch_size", "4", "--num_generations", "4", "--max_completion_length", "8",
+            "--limit", "4", "--report_to", "none", "--save_strategy", "no", "--target_count", "3"]  # fmt: skip
+    res = CliRunner().invoke(app, args)
+    assert res.exit_code == 0, res.output
+    assert (out / "model.safetensors").exists()
+
+
+def test_example_configs_parse(tmp_path):
+    from pathlib import Path
+
+    from trl import TrlParser
+
+    from persafe.train.config import SafeGDPOConfig, SafeSFTConfig
+
+    root = Path(__file__).resolve().parents[2] / "configs"
+    for name, cls in (("safe_sft_cpu.yaml", SafeSFTConfig), ("safe_gdpo_cpu.yaml", SafeGDPOConfig)):
+        (cfg,) = TrlParser((cls,)).parse_args_and_config(["--config", str(root / name), "--output_dir", str(tmp_path)])
+        assert cfg.data == "runs/demo/saferec-ml100k"
+    assert cfg.reward_weights == [1.0, 1.0, 0.5] and cfg.num_generations == 8

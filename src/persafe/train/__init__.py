@@ -1,7 +1,7 @@
-"""Training on TRL: Safe-SFT data and trainer, Safe-GDPO rewards, preference losses.
+"""Training on TRL: Safe-SFT and Safe-GDPO (data, configs, trainers, rewards) and preference losses.
 
 Heavy imports (torch, TRL) happen in the submodules that need them (``persafe.train.sft``,
-``persafe.train.config``, ``persafe.train.losses``).
+``persafe.train.gdpo``, ``persafe.train.config``, ``persafe.train.losses``).
 """
 
 from persafe.train.data import reasoning_text, sft_rows

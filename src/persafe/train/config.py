@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from trl import SFTConfig
+from trl import GRPOConfig, SFTConfig
 
 
 @dataclass
@@ -29,9 +29,41 @@ class SafeSFTConfig(SFTConfig):
     def __post_init__(self) -> None:
         if self.target not in ("safe", "plain"):
             raise ValueError(f"target must be 'safe' or 'plain', got {self.target!r}")
-        import torch
+        _cpu_defaults(self)
+        super().__post_init__()
 
-        if not torch.cuda.is_available():  # a CPU-only machine: train on the CPU without asking for flags
-            self.use_cpu = True
-            self.bf16 = False
+
+def _cpu_defaults(cfg: object) -> None:
+    import torch
+
+    if not torch.cuda.is_available():  # a CPU-only machine: train on the CPU without asking for flags
+        cfg.use_cpu = True  # type: ignore[attr-defined]
+        cfg.bf16 = False  # type: ignore[attr-defined]
+
+
+@dataclass
+class SafeGDPOConfig(GRPOConfig):
+    """Safe-GDPO: GRPO with the relevance, safety and count rewards, each normalised within its group
+    (``multi_objective_aggregation="normalize_then_sum"``). Every ``GRPOConfig`` field applies too;
+    ``reward_weights`` orders as ``[relevance, safety, count]``."""
+
+    data: str = field(default="runs/saferec-ml100k", metadata={"help": "A built SafeRec folder."})
+    model: str = field(
+        default="smollm2", metadata={"help": "Policy to train: smollm2, hf:DIR (e.g. a Safe-SFT output), tiny."}
+    )
+    limit: int | None = field(default=None, metadata={"help": "Train on the first N training samples."})
+    k: int = field(default=10, metadata={"help": "Cut-off of the relevance and safety rewards."})
+    target_count: int = field(default=20, metadata={"help": "List length the count reward asks for."})
+    discounted_relevance: bool = field(default=False, metadata={"help": "Relevance = NDCG@k instead of a hit."})
+    use_lora: bool = field(default=False, metadata={"help": "Train a LoRA adapter instead of all weights."})
+    lora_r: int = field(default=16, metadata={"help": "LoRA rank."})
+    lora_alpha: int = field(default=32, metadata={"help": "LoRA alpha."})
+
+    multi_objective_aggregation: str = field(
+        default="normalize_then_sum",
+        metadata={"help": "normalize_then_sum (GDPO, the default here) or sum_then_normalize (plain GRPO)."},
+    )
+
+    def __post_init__(self) -> None:
+        _cpu_defaults(self)
         super().__post_init__()
