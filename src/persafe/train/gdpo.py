@@ -17,26 +17,15 @@ def train_gdpo(cfg: SafeGDPOConfig) -> Path:
     from persafe.saferec import load_saferec
     from persafe.train.data import sft_rows
     from persafe.train.rewards import safe_rec_rewards
-    from persafe.train.sft import load_trainable
+    from persafe.train.sft import load_trainable, lora_config, save_trained
 
     ml, taxonomy, oracle = builtin_oracle()
     samples = load_saferec(cfg.data, "train")[: cfg.limit]
     rows = [{k: v for k, v in r.items() if k != "completion"} for r in sft_rows(samples, ml.catalog, taxonomy)]
     model, tok, base = load_trainable(cfg.model)
-    peft_config = None
-    if cfg.use_lora:
-        from peft import LoraConfig
-
-        peft_config = LoraConfig(
-            r=cfg.lora_r, lora_alpha=cfg.lora_alpha, target_modules="all-linear", task_type="CAUSAL_LM"
-        )
+    peft_config = lora_config(cfg.use_lora, cfg.lora_r, cfg.lora_alpha)
     rewards = safe_rec_rewards(oracle, k=cfg.k, target=cfg.target_count, discounted=cfg.discounted_relevance)
     trainer = GRPOTrainer(model=model, reward_funcs=rewards, args=cfg, train_dataset=Dataset.from_list(rows),
                           processing_class=tok, peft_config=peft_config)  # fmt: skip
     trainer.train()
-    out = Path(cfg.output_dir)
-    if peft_config is not None and base:
-        trainer.model.peft_config["default"].base_model_name_or_path = base
-    trainer.save_model(str(out))
-    tok.save_pretrained(out)
-    return out
+    return save_trained(trainer, tok, base, cfg.output_dir)

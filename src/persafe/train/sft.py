@@ -35,6 +35,25 @@ def load_trainable(spec: str) -> tuple[Any, Any, str]:
     return AutoModelForCausalLM.from_pretrained(path, local_files_only=True), tok, path
 
 
+def lora_config(use_lora: bool, r: int, alpha: int, dropout: float = 0.05) -> Any:
+    """A LoRA config over every linear layer, or ``None`` to train all weights."""
+    if not use_lora:
+        return None
+    from peft import LoraConfig
+
+    return LoraConfig(r=r, lora_alpha=alpha, lora_dropout=dropout, target_modules="all-linear", task_type="CAUSAL_LM")
+
+
+def save_trained(trainer: Any, tokenizer: Any, base: str, output_dir: str) -> Path:
+    """Save the trained model (or adapter, pointing at its base folder) and the tokenizer."""
+    out = Path(output_dir)
+    if getattr(trainer.model, "peft_config", None) and base:
+        trainer.model.peft_config["default"].base_model_name_or_path = base
+    trainer.save_model(str(out))
+    tokenizer.save_pretrained(out)
+    return out
+
+
 def train_sft(cfg: SafeSFTConfig) -> Path:
     """Train, save the model (or adapter) and tokenizer to ``cfg.output_dir``, optionally evaluate on val."""
     from datasets import Dataset
@@ -48,20 +67,11 @@ def train_sft(cfg: SafeSFTConfig) -> Path:
     samples = load_saferec(cfg.data, "train")[: cfg.limit]
     rows = sft_rows(samples, ml.catalog, taxonomy, target=cfg.target, reasoning=cfg.reasoning)
     model, tok, base = load_trainable(cfg.model)
-    peft_config = None
-    if cfg.use_lora:
-        from peft import LoraConfig
-
-        peft_config = LoraConfig(r=cfg.lora_r, lora_alpha=cfg.lora_alpha, lora_dropout=cfg.lora_dropout,
-                                 target_modules="all-linear", task_type="CAUSAL_LM")  # fmt: skip
+    peft_config = lora_config(cfg.use_lora, cfg.lora_r, cfg.lora_alpha, cfg.lora_dropout)
     trainer = SFTTrainer(model=model, args=cfg, train_dataset=Dataset.from_list(rows), processing_class=tok,
                          peft_config=peft_config)  # fmt: skip
     trainer.train()
-    out = Path(cfg.output_dir)
-    if peft_config is not None and base:
-        trainer.model.peft_config["default"].base_model_name_or_path = base
-    trainer.save_model(str(out))
-    tok.save_pretrained(out)
+    out = save_trained(trainer, tok, base, cfg.output_dir)
     if cfg.eval_at_end:
         from persafe.evaluation import EvalConfig, run_evaluation
 
