@@ -1,0 +1,103 @@
+"""Judge a responses run folder into a judged run folder (resumable) and read judged folders back."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from persafe.errors import PersafeError
+from persafe.penguin.analysis import analyze
+from persafe.penguin.judge import Judge
+from persafe.penguin.respond import read_records, read_responses
+from persafe.penguin.schema import DIMENSIONS, Verdict
+from persafe.runs import RunDir
+
+
+def judged_record(response: dict[str, Any], query: str, verdict: Verdict) -> dict[str, Any]:
+    """One line of a judged folder's ``samples.jsonl``: the answer, its context and the verdict."""
+    keys = ("sample_id", "scenario_id", "context", "domain", "source", "answer")
+    return (
+        {k: response[k] for k in keys}
+        | {"query": query}
+        | verdict.scores
+        | {
+            "score": verdict.score,
+            "valid": verdict.valid,
+            "error": verdict.error,
+            "attempts": verdict.attempts,
+            "raw": verdict.raw,
+        }
+    )
+
+
+def run_judge(
+    responses: str | Path,
+    judge: Judge,
+    out: str | Path,
+    *,
+    batch_size: int = 16,
+    overwrite: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+    n_boot: int = 1000,
+) -> dict[str, Any]:
+    """Judge every answer of ``responses`` not yet judged in ``out``, then write ``results.json``.
+
+    Answers whose generation failed are not judged (they are counted as ``unanswered``).
+
+    Args:
+        responses: a folder written by ``run_responses``.
+        judge: the judge.
+        out: the judged run folder.
+        batch_size: answers per judge call.
+        overwrite: start afresh.
+        progress: called with ``(done, total)``.
+        n_boot: bootstrap resamples of the confidence intervals.
+
+    Returns:
+        ``analyze`` of all judged records plus the judge, model and responses folder.
+    """
+    records, scenarios = read_responses(responses)
+    responses = Path(responses)
+    run = RunDir(
+        out, {"kind": "penguin-judged", "responses": str(responses.resolve()), "judge": judge.name}, overwrite=overwrite
+    )
+    answered = [r for r in records if not r.get("error")]
+    done = run.done_ids()
+    todo = [r for r in answered if r["sample_id"] not in done]
+    if progress:
+        progress(len(answered) - len(todo), len(answered))
+    for start in range(0, len(todo), batch_size):
+        batch = todo[start : start + batch_size]
+        verdicts = judge.judge([(scenarios[r["scenario_id"]], r["answer"]) for r in batch])
+        run.append(judged_record(r, scenarios[r["scenario_id"]].query, v) for r, v in zip(batch, verdicts, strict=True))
+        if progress:
+            progress(len(answered) - len(todo) + start + len(batch), len(answered))
+    model = json.loads((responses / "config.json").read_text(encoding="utf-8")).get("model")
+    res = analyze(run.read_samples(), n_boot=n_boot) | {
+        "judge": judge.name,
+        "model": model,
+        "responses": str(responses),
+        "unanswered": len(records) - len(answered),
+    }
+    run.write_results(res)
+    return res
+
+
+def read_judged(path: str | Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """``(results, records)`` of a judged run folder."""
+    path = Path(path)
+    if not (path / "results.json").exists():
+        raise PersafeError(f"{path} is not a finished judged folder (no results.json); run `persafe penguin judge`")
+    return json.loads((path / "results.json").read_text(encoding="utf-8")), read_records(path)
+
+
+def verdicts_by_sample(records: list[dict[str, Any]]) -> dict[str, Verdict]:
+    """The verdicts of judged records by ``sample_id``."""
+    return {
+        r["sample_id"]: Verdict(
+            **{d: r.get(d) for d in DIMENSIONS}, valid=bool(r.get("valid")), error=r.get("error"), raw=r.get("raw")
+        )
+        for r in records
+    }
