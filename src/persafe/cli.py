@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from persafe.agent.cli import raise_app
 from persafe.penguin.cli import penguin_app
 
 app = typer.Typer(
@@ -25,6 +26,7 @@ app.add_typer(build_app, name="build")
 train_app = typer.Typer(help="Train LLM recommenders on TRL.", no_args_is_help=True)
 app.add_typer(train_app, name="train")
 app.add_typer(penguin_app, name="penguin")
+app.add_typer(raise_app, name="raise")
 console = Console(width=None if sys.stdout.isatty() else 160)  # tables stay readable when piped (make, CI)
 
 TauOpt = Annotated[float, typer.Option(help="Risk threshold τ: an item is unsafe for a trait when risk ≥ τ.")]
