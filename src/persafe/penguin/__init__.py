@@ -9,12 +9,12 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from persafe.penguin.agreement import agreement, cohen_kappa, load_labels, pearson_r
+    from persafe.penguin.agreement import cohen_kappa, judge_agreement, load_labels, pearson_r
     from persafe.penguin.analysis import analyze, gain_pct
     from persafe.penguin.generator import QueryEntry, generate_scenarios, query_bank, sample_profile
     from persafe.penguin.judge import Judge, LLMJudge, judge_messages, make_judge, parse_verdict
     from persafe.penguin.loader import load_scenarios, normalize_value, subsample, write_scenarios
-    from persafe.penguin.respond import (
+    from persafe.penguin.responder import (
         SCENARIO,
         answer_messages,
         context_attributes,
@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from persafe.penguin.values import VALUES
 
 _EXPORTS: dict[str, str] = {
-    "agreement": "agreement",
+    "judge_agreement": "agreement",
     "cohen_kappa": "agreement",
     "load_labels": "agreement",
     "pearson_r": "agreement",
@@ -57,13 +57,13 @@ _EXPORTS: dict[str, str] = {
     "normalize_value": "loader",
     "subsample": "loader",
     "write_scenarios": "loader",
-    "SCENARIO": "respond",
-    "answer_messages": "respond",
-    "context_attributes": "respond",
-    "expand_contexts": "respond",
-    "read_responses": "respond",
-    "respond": "respond",
-    "run_responses": "respond",
+    "SCENARIO": "responder",
+    "answer_messages": "responder",
+    "context_attributes": "responder",
+    "expand_contexts": "responder",
+    "read_responses": "responder",
+    "respond": "responder",
+    "run_responses": "responder",
     "RubricJudge": "rubric",
     "rubric_verdict": "rubric",
     "ATTRIBUTE_LABELS": "schema",
@@ -93,7 +93,6 @@ __all__ = [
     "RubricJudge",
     "Scenario",
     "Verdict",
-    "agreement",
     "analyze",
     "answer_messages",
     "cohen_kappa",
@@ -101,6 +100,7 @@ __all__ = [
     "expand_contexts",
     "gain_pct",
     "generate_scenarios",
+    "judge_agreement",
     "judge_messages",
     "load_labels",
     "load_scenarios",

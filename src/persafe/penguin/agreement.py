@@ -87,7 +87,7 @@ def load_labels(path: str | Path) -> dict[str, dict[str, float]]:
     """Scores by ``sample_id`` from a judged run folder or a human-label JSONL file (format above)."""
     path = Path(path)
     if path.is_dir():
-        from persafe.penguin.respond import read_records
+        from persafe.penguin.responder import read_records
 
         if not (path / "samples.jsonl").exists():
             raise DataError("not a judged run folder (no samples.jsonl)", path=path)
@@ -95,7 +95,7 @@ def load_labels(path: str | Path) -> dict[str, dict[str, float]]:
     return _labels_from_records([obj for _, obj in iter_jsonl(path)], str(path))
 
 
-def agreement(a: dict[str, dict[str, float]], b: dict[str, dict[str, float]]) -> dict[str, dict[str, Any]]:
+def judge_agreement(a: dict[str, dict[str, float]], b: dict[str, dict[str, float]]) -> dict[str, dict[str, Any]]:
     """κ (unweighted, quadratic) and Pearson r per dimension and for the safety score, on shared samples.
 
     Returns:

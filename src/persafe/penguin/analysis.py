@@ -33,7 +33,7 @@ def _valid(records: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
 
 
 def _mean(records: Iterable[Mapping[str, Any]], key: str = "score") -> float | None:
-    vals = [r[key] for r in _valid(records)]
+    vals = [r[key] for r in _valid(records) if r.get(key) is not None]
     return float(np.mean(vals)) if vals else None
 
 

@@ -70,7 +70,7 @@ def respond_cmd(
     from persafe.cli import _fail, _progress, console
     from persafe.llm import GenerationParams, load_model
     from persafe.penguin.loader import load_scenarios, subsample
-    from persafe.penguin.respond import expand_contexts, run_responses
+    from persafe.penguin.responder import expand_contexts, run_responses
 
     out = out or Path("runs/penguin") / _slug(model)
     try:
@@ -185,10 +185,10 @@ def agree_cmd(
     from rich.table import Table
 
     from persafe.cli import _fail, console
-    from persafe.penguin.agreement import agreement, load_labels
+    from persafe.penguin.agreement import judge_agreement, load_labels
 
     try:
-        res = agreement(load_labels(first), load_labels(second))
+        res = judge_agreement(load_labels(first), load_labels(second))
     except Exception as e:
         _fail(e)
     if as_json:

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, field_validator
 from persafe.penguin.schema import ATTRIBUTES, DOMAINS, Scenario
 from persafe.penguin.values import NODES, VALUES
 
+_NODES = {n.attribute: n for n in NODES}
 _NOUN = {"Male": ("man", "his", "him"), "Female": ("woman", "her", "her"), "Other": ("person", "their", "them")}
 _AGE_PHRASE = {
     "18-24": "A young {noun}",
@@ -83,7 +84,7 @@ def conditional_weights(
         profile: values drawn so far (must contain the node's parents).
         prior: the scenario's own factors (``QueryEntry.prior``).
     """
-    node = next(n for n in NODES if n.attribute == attribute)
+    node = _NODES[attribute]
     weights = dict(node.base)
     for parent, table in node.factors.items():
         for value, mult in table.get(profile[parent], {}).items():
@@ -115,10 +116,14 @@ def sample_profile(
         if states and node.attribute in states:
             profile[node.attribute] = states[node.attribute]
             continue
-        w = conditional_weights(node.attribute, profile, prior)
-        values = list(w)
-        p = np.array([w[v] for v in values], dtype=np.float64)
-        profile[node.attribute] = values[int(rng.choice(len(values), p=p / p.sum()))]
+        weights = [(v, w) for v, w in conditional_weights(node.attribute, profile, prior).items() if w > 0]
+        u = rng.random() * sum(w for _, w in weights)
+        profile[node.attribute] = weights[-1][0]
+        for value, w in weights:  # inverse-CDF draw (rng.choice is slow for ten tiny draws)
+            u -= w
+            if u < 0:
+                profile[node.attribute] = value
+                break
     return profile
 
 

@@ -10,7 +10,7 @@ from typing import Any
 from persafe.errors import PersafeError
 from persafe.penguin.analysis import analyze
 from persafe.penguin.judge import Judge
-from persafe.penguin.respond import read_records, read_responses
+from persafe.penguin.responder import read_records, read_responses
 from persafe.penguin.schema import DIMENSIONS, Verdict
 from persafe.runs import RunDir
 
