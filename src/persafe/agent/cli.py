@@ -52,6 +52,7 @@ def plan_cmd(
     prior_model: Annotated[str | None, typer.Option(help="Chat-model spec of the LLM prior (default: responder).")] = (
         None
     ),
+    prior_tokens: Annotated[int, typer.Option(help="Generation budget of each prior call (a JSON distribution).")] = 96,
     rollouts: Annotated[int, typer.Option(help="T: MCTS iterations per scenario.")] = 300,
     depth: Annotated[int, typer.Option(help="k: the longest path (questions).")] = 5,
     c: Annotated[float, typer.Option(help="PUCT exploration constant.")] = 0.75,
@@ -88,7 +89,11 @@ def plan_cmd(
         items = subsample(_scenarios(scenarios, n_generated, seed), limit)
         model = load_model(responder, cache=cache)
         pi = (
-            LLMPrior(load_model(prior_model, cache=cache) if prior_model else model, ATTRIBUTE_LABELS)
+            LLMPrior(
+                load_model(prior_model, cache=cache) if prior_model else model,
+                ATTRIBUTE_LABELS,
+                GenerationParams(max_new_tokens=prior_tokens),
+            )
             if prior == "llm"
             else UniformPrior()
         )

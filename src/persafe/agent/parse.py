@@ -24,7 +24,7 @@ def _pattern(text: str) -> str:
 def mentions(text: str, options: Sequence[str], labels: Mapping[str, str] | None = None) -> list[str]:
     """Options named in ``text`` (by id or label, case-insensitive), in order of first mention.
 
-    A bare option number (``"2"`` or ``"2. Gender"``) counts when no option is named.
+    An answer that starts with an option number (``"2"``, ``"2. ..."``) counts when no option is named.
 
     Example:
         >>> mentions("Ask about Emotional State, then age.", ["age", "emotional_state"])
@@ -45,7 +45,7 @@ def mentions(text: str, options: Sequence[str], labels: Mapping[str, str] | None
         for pos, a in found:
             first[a] = min(pos, first.get(a, pos))
         return sorted(first, key=first.__getitem__)
-    m = re.search(r"(?<![\d.])(\d{1,2})(?![\d])", low)
+    m = re.match(r"\s*(\d{1,2})(?![\w])", low)  # the answer starts with the number, nothing else counts
     if m and 1 <= int(m.group(1)) <= len(options):
         return [options[int(m.group(1)) - 1]]
     return []
