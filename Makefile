@@ -6,7 +6,7 @@ PIP    := $(PY) -m pip --disable-pip-version-check -q
 STAMP  := $(VENV)/.persafe-setup
 TORCH  ?= torch==2.13.0
 
-.PHONY: setup demo test lint bench clean
+.PHONY: setup demo train-demo test lint bench clean
 
 setup: $(STAMP)
 
@@ -24,6 +24,10 @@ $(STAMP): pyproject.toml
 
 demo: setup
 	$(VENV)/bin/persafe demo
+
+# The CPU training run (about an hour on 2 cores; not part of CI): plain SFT, Safe-SFT, Safe-GDPO, evaluation.
+train-demo: setup
+	$(VENV)/bin/persafe train demo
 
 test: setup
 	$(PY) -m pytest

@@ -308,6 +308,48 @@ def train_gdpo_cmd(ctx: typer.Context) -> None:
     _train(ctx, SafeGDPOConfig, train_gdpo, "persafe train gdpo")
 
 
+@train_app.command("rosepo", context_settings=_TRAIN_CTX)
+def train_rosepo_cmd(ctx: typer.Context) -> None:
+    """RosePO: DPO with rejected strategies (self_hard, semantic, popularity, unsafe) and personalised smoothing.
+
+    Takes ``--config FILE.yaml`` and any ``RosePOConfig`` / TRL ``DPOConfig`` field as ``--key value``.
+    """
+    from persafe.train.config import RosePOConfig
+    from persafe.train.preference import train_rosepo
+
+    _train(ctx, RosePOConfig, train_rosepo, "persafe train rosepo")
+
+
+@train_app.command("sdpo", context_settings=_TRAIN_CTX)
+def train_sdpo_cmd(ctx: typer.Context) -> None:
+    """S-DPO: the multi-negative softmax DPO loss over ``--n_negatives`` rejected answers per prompt.
+
+    Takes ``--config FILE.yaml`` and any ``SDPOConfig`` / TRL ``DPOConfig`` field as ``--key value``.
+    """
+    from persafe.train.config import SDPOConfig
+    from persafe.train.preference import train_sdpo
+
+    _train(ctx, SDPOConfig, train_sdpo, "persafe train sdpo")
+
+
+@train_app.command("demo")
+def train_demo_cmd(
+    out: Annotated[Path, typer.Option(help="Output folder (resumed if it exists).")] = Path("runs/train-demo"),
+    sft_samples: Annotated[int, typer.Option(help="Training samples of each SFT run.")] = 320,
+    gdpo_prompts: Annotated[int, typer.Option(help="Prompts of the Safe-GDPO run.")] = 24,
+    eval_limit: Annotated[int, typer.Option(help="Test samples evaluated per model.")] = 40,
+) -> None:
+    """The CPU run: SmolLM2 + LoRA, plain SFT, Safe-SFT, Safe-GDPO from Safe-SFT, then evaluation and a report."""
+    from persafe.train.demo import TrainDemoConfig, run_train_demo
+
+    cfg = TrainDemoConfig(out=str(out), sft_samples=sft_samples, gdpo_prompts=gdpo_prompts, eval_limit=eval_limit)
+    try:
+        res = run_train_demo(cfg, log=lambda s: console.print(escape(s)))
+    except Exception as e:
+        _fail(e)
+    console.print(f"report: {res['report']}")
+
+
 @app.command("report")
 def report_cmd(
     runs: Annotated[list[Path], typer.Argument(help="Run folders to compare.")],

@@ -121,10 +121,16 @@ def test_example_configs_parse(tmp_path):
 
     from trl import TrlParser
 
-    from persafe.train.config import SafeGDPOConfig, SafeSFTConfig
+    from persafe.train.config import RosePOConfig, SafeGDPOConfig, SafeSFTConfig, SDPOConfig
 
     root = Path(__file__).resolve().parents[2] / "configs"
-    for name, cls in (("safe_sft_cpu.yaml", SafeSFTConfig), ("safe_gdpo_cpu.yaml", SafeGDPOConfig)):
+    parsed = {}
+    for name, cls in (("safe_sft_cpu.yaml", SafeSFTConfig), ("safe_gdpo_cpu.yaml", SafeGDPOConfig),
+                      ("rosepo_cpu.yaml", RosePOConfig), ("sdpo_cpu.yaml", SDPOConfig)):  # fmt: skip
         (cfg,) = TrlParser((cls,)).parse_args_and_config(["--config", str(root / name), "--output_dir", str(tmp_path)])
         assert cfg.data == "runs/demo/saferec-ml100k"
-    assert cfg.reward_weights == [1.0, 1.0, 0.5] and cfg.num_generations == 8
+        parsed[name] = cfg
+    gdpo = parsed["safe_gdpo_cpu.yaml"]
+    assert gdpo.reward_weights == [1.0, 1.0, 0.5] and gdpo.num_generations == 8
+    assert parsed["rosepo_cpu.yaml"].strategies == ["popularity", "unsafe", "semantic"]
+    assert parsed["sdpo_cpu.yaml"].n_negatives == 3 and parsed["sdpo_cpu.yaml"].beta == 1.0

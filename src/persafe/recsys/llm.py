@@ -108,6 +108,21 @@ def candidate_rows(sample: SafeRecSample, catalog: Catalog, n: int = 20, seed: i
     return cands
 
 
+def candidate_conversation(
+    sample: SafeRecSample, catalog: Catalog, cands: Sequence[int], history: int = 10, include_request: bool = True
+) -> list[Message]:
+    """The candidate-choice prompt: the last ``history`` titles watched, the request, the candidates."""
+    items = catalog.items
+    hist = history_rows(sample, catalog)[-history:] if history else []
+    request = f"Their request: {sample.request}\n\n" if include_request and sample.request else ""
+    text = CANDIDATE_PROMPT.format(
+        history="\n".join(items[r].display for r in hist) or "(none)",
+        request=request,
+        candidates="\n".join(items[r].display for r in cands),
+    )
+    return [Message(role="user", content=text)]
+
+
 class CandidateChoiceRecommender:
     """Show ≤ 10 history titles and 20 candidates; the model answers one title (LLaRA / S-DPO / RosePO).
 
@@ -140,15 +155,7 @@ class CandidateChoiceRecommender:
         self.catalog = catalog
 
     def conversation(self, sample: SafeRecSample, cands: list[int]) -> list[Message]:
-        items = self.catalog.items  # type: ignore[union-attr]
-        hist = history_rows(sample, self.catalog)[-self.history :]  # type: ignore[arg-type]
-        request = f"Their request: {sample.request}\n\n" if self.include_request and sample.request else ""
-        text = CANDIDATE_PROMPT.format(
-            history="\n".join(items[r].display for r in hist) or "(none)",
-            request=request,
-            candidates="\n".join(items[r].display for r in cands),
-        )
-        return [Message(role="user", content=text)]
+        return candidate_conversation(sample, self.catalog, cands, self.history, self.include_request)  # type: ignore[arg-type]
 
     def recommend(self, samples: Sequence[SafeRecSample], k: int) -> Recommendations:
         if self.catalog is None:
