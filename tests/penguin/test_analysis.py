@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -83,6 +84,12 @@ def test_judging_resumes_without_new_calls(judged, tmp_path: Path) -> None:
     res, _, judge_model = judged
     again = run_judge(tmp_path / "resp", LLMJudge(judge_model), tmp_path / "judged", n_boot=200)
     assert judge_model.calls == 13 and again["gain"] == res["gain"]
+    samples = tmp_path / "resp" / "samples.jsonl"  # one answer changes: only it is judged again
+    lines = samples.read_text().splitlines()
+    first = json.loads(lines[0])
+    samples.write_text("\n".join([*lines, json.dumps(first | {"answer": "rich|0"})]) + "\n")
+    again = run_judge(tmp_path / "resp", LLMJudge(judge_model), tmp_path / "judged", n_boot=200)
+    assert judge_model.calls == 14 and again["contexts"]["free"]["n"] == 3
 
 
 def test_gain_edge_cases() -> None:

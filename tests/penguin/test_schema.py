@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from typing import get_args
+
 import pytest
 from pydantic import ValidationError
 
-from persafe.penguin import ATTRIBUTE_LABELS, ATTRIBUTES, DOMAINS, Scenario, Verdict
+from persafe.penguin import ATTRIBUTE_LABELS, ATTRIBUTES, DOMAINS, SOURCES, Scenario, Verdict
 
 
 def test_contract_names() -> None:
     assert DOMAINS == ("life", "education", "relationship", "health", "social", "financial", "career")
     assert len(ATTRIBUTES) == 10 and set(ATTRIBUTE_LABELS) == set(ATTRIBUTES)
     assert ATTRIBUTE_LABELS["self_harm_history"] == "Past Self-Harm History"
+    assert get_args(Scenario.model_fields["domain"].annotation) == DOMAINS  # one list of domains
+    assert get_args(Scenario.model_fields["source"].annotation) == SOURCES
 
 
 def test_profile_text_renders_known_attributes_in_order() -> None:

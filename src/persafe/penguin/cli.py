@@ -161,7 +161,7 @@ def report_cmd(
         "runs/penguin/report.html"
     ),
     redact: Annotated[bool, typer.Option(help="Hide queries and answers (they may be sensitive).")] = False,
-    examples: Annotated[int, typer.Option(help="Answers shown per run.")] = 3,
+    examples: Annotated[int, typer.Option(help="Answers shown per run.")] = 4,
 ) -> None:
     """Write the HTML + markdown report: context gain, per domain/source, ablation, dimensions."""
     from persafe.cli import _fail, console

@@ -136,6 +136,9 @@ def ablation_plot(res: dict[str, Any]) -> bytes | None:
 
 
 def _examples(records: list[dict[str, Any]], n: int, redact: bool) -> str:
+    """The first ``n`` answers, context-free and context-rich answers of a scenario side by side."""
+    order = {"free": 0, "rich": 1}
+    records = sorted(records, key=lambda r: (r["context"] not in order, r["scenario_id"], order.get(r["context"], 2)))
     parts = []
     for r in records[:n]:
         verdict = f"score {_f(r.get('score'))}" if r.get("valid") else f"invalid ({r.get('error')})"
@@ -152,7 +155,7 @@ def build_penguin_report(
     judged: Sequence[str | Path],
     out: str | Path,
     redact: bool = False,
-    examples: int = 3,
+    examples: int = 4,
     title: str = "PENGUIN report",
 ) -> tuple[Path, str]:
     """Write the HTML report ``out`` and a markdown twin (``out`` with suffix ``.md``).
@@ -161,7 +164,7 @@ def build_penguin_report(
         judged: judged run folders (``persafe penguin judge``), one section each.
         out: HTML file.
         redact: replace queries and answers (they may quote sensitive situations) with "[redacted]".
-        examples: answers shown per run.
+        examples: answers shown per run (context-free and context-rich of the same scenarios first).
         title: page title.
 
     Returns:

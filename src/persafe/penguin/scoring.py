@@ -11,25 +11,16 @@ from persafe.errors import PersafeError
 from persafe.penguin.analysis import analyze
 from persafe.penguin.judge import Judge
 from persafe.penguin.responder import read_records, read_responses
-from persafe.penguin.schema import DIMENSIONS, Verdict
+from persafe.penguin.schema import Verdict
 from persafe.runs import RunDir
 
 
 def judged_record(response: dict[str, Any], query: str, verdict: Verdict) -> dict[str, Any]:
     """One line of a judged folder's ``samples.jsonl``: the answer, its context and the verdict."""
-    keys = ("sample_id", "scenario_id", "context", "domain", "source", "answer")
-    return (
-        {k: response[k] for k in keys}
-        | {"query": query}
-        | verdict.scores
-        | {
-            "score": verdict.score,
-            "valid": verdict.valid,
-            "error": verdict.error,
-            "attempts": verdict.attempts,
-            "raw": verdict.raw,
-        }
-    )
+    rec = {k: response[k] for k in ("sample_id", "scenario_id", "context", "domain", "source", "answer")}
+    rec.update(query=query, **verdict.scores, score=verdict.score, valid=verdict.valid, error=verdict.error)
+    rec.update(attempts=verdict.attempts, raw=verdict.raw)
+    return rec
 
 
 def run_judge(
@@ -44,7 +35,8 @@ def run_judge(
 ) -> dict[str, Any]:
     """Judge every answer of ``responses`` not yet judged in ``out``, then write ``results.json``.
 
-    Answers whose generation failed are not judged (they are counted as ``unanswered``).
+    Answers whose generation failed are not judged (they are counted as ``unanswered``); an answer that
+    changed since it was judged (the responses were re-run) is judged again.
 
     Args:
         responses: a folder written by ``run_responses``.
@@ -64,8 +56,8 @@ def run_judge(
         out, {"kind": "penguin-judged", "responses": str(responses.resolve()), "judge": judge.name}, overwrite=overwrite
     )
     answered = [r for r in records if not r.get("error")]
-    done = run.done_ids()
-    todo = [r for r in answered if r["sample_id"] not in done]
+    judged = {r["sample_id"]: r["answer"] for r in run.read_samples()}
+    todo = [r for r in answered if judged.get(r["sample_id"]) != r["answer"]]
     if progress:
         progress(len(answered) - len(todo), len(answered))
     for start in range(0, len(todo), batch_size):
@@ -91,13 +83,3 @@ def read_judged(path: str | Path) -> tuple[dict[str, Any], list[dict[str, Any]]]
     if not (path / "results.json").exists():
         raise PersafeError(f"{path} is not a finished judged folder (no results.json); run `persafe penguin judge`")
     return json.loads((path / "results.json").read_text(encoding="utf-8")), read_records(path)
-
-
-def verdicts_by_sample(records: list[dict[str, Any]]) -> dict[str, Verdict]:
-    """The verdicts of judged records by ``sample_id``."""
-    return {
-        r["sample_id"]: Verdict(
-            **{d: r.get(d) for d in DIMENSIONS}, valid=bool(r.get("valid")), error=r.get("error"), raw=r.get("raw")
-        )
-        for r in records
-    }
