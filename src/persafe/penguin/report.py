@@ -124,7 +124,8 @@ def ablation_plot(res: dict[str, Any]) -> bytes | None:
         return None
     plt = _plt()
     fig, ax = plt.subplots(figsize=(7, 0.9 + 0.35 * len(rows)))
-    ax.barh([ATTRIBUTE_LABELS[a] for a, _ in rows], [s for _, s in rows], color="#4c72b0")
+    bars = ax.barh([ATTRIBUTE_LABELS[a] for a, _ in rows], [s for _, s in rows], color="#4c72b0")
+    ax.bar_label(bars, fmt="%.2f", fontsize=8, padding=2)  # a bar at 1.00 has no length
     for key, style, label in (("free", "--", "context-free"), ("rich", ":", "context-rich")):
         if res["gain"][key] is not None:
             ax.axvline(res["gain"][key], linestyle=style, color="#333", label=label)
