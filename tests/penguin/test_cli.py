@@ -56,3 +56,14 @@ def test_errors_are_reported(tmp_path: Path) -> None:
     assert res.exit_code == 2 and "unknown judge 'gpt4'" in res.flat
     res = _invoke("judge", "--responses", tmp_path, "--judge", "rubric")
     assert res.exit_code == 2 and "not a penguin responses folder" in res.flat
+
+
+def test_build_converts_a_released_file(tmp_path: Path) -> None:
+    released = tmp_path / "health.json"
+    rows = [{"source": "real", "query": "Can I stop my pills?", "scenario": "He feels better.", "age": "not given"}]
+    released.write_text(json.dumps(rows), encoding="utf-8")
+    res = _invoke("build", "--from", released, "--out", tmp_path / "sc.jsonl")
+    assert res.exit_code == 0, res.output
+    assert "wrote 1 scenarios" in res.flat and "'health': 1" in res.flat and "'real': 1" in res.flat
+    line = json.loads((tmp_path / "sc.jsonl").read_text())
+    assert line["scenario_id"] == "health-00000" and line["profile"] == {"age": None}
