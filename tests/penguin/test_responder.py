@@ -94,5 +94,7 @@ def test_a_changed_scenario_is_refused(tmp_path: Path, fourteen) -> None:
     changed = fourteen[0].model_copy(update={"query": "Something else?"})
     with pytest.raises(PersafeError, match="differs from the one already answered"):
         run_responses(model, [changed], ["free"], tmp_path / "run")
+    run_responses(model, [changed], ["free"], tmp_path / "run", overwrite=True)
+    assert read_responses(tmp_path / "run")[1] == {changed.scenario_id: changed}
     with pytest.raises(PersafeError, match="not a penguin responses folder"):
         read_responses(tmp_path)

@@ -123,10 +123,10 @@ def respond(
     return out
 
 
-def _merge_scenarios(run: RunDir, scenarios: Sequence[Scenario]) -> None:
+def _merge_scenarios(run: RunDir, scenarios: Sequence[Scenario], fresh: bool) -> None:
     """Keep the scenarios answered in the run folder (so the judge needs nothing else)."""
     path = run.path / "scenarios.jsonl"
-    known = {s.scenario_id: s for s in read_jsonl_models(path, Scenario)} if path.exists() else {}
+    known = {s.scenario_id: s for s in read_jsonl_models(path, Scenario)} if path.exists() and not fresh else {}
     for s in scenarios:
         old = known.get(s.scenario_id)
         if old is not None and old != s:
@@ -172,7 +172,7 @@ def run_responses(
     run = RunDir(
         out, {"kind": "penguin-responses", "model": model.name, "params": params.model_dump()}, overwrite=overwrite
     )
-    _merge_scenarios(run, scenarios)
+    _merge_scenarios(run, scenarios, fresh=overwrite)
     done = {r["sample_id"] for r in run.read_samples() if not r.get("error")}
     todo = [(s, c) for c in names for s in scenarios if f"{s.scenario_id}:{c}" not in done]
     total = len(names) * len(scenarios)
