@@ -9,8 +9,6 @@ inject any ``embed(texts) -> (n, d) array`` function instead.
 from __future__ import annotations
 
 import io
-import os
-import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -19,7 +17,7 @@ import numpy as np
 from pydantic import BaseModel, Field
 
 from persafe.errors import DataError
-from persafe.io import read_jsonl_models, write_jsonl
+from persafe.io import atomic_write_bytes, read_jsonl_models, write_jsonl
 
 Embedder = Callable[[Sequence[str]], np.ndarray]
 """``embed(texts) -> (n, d)`` float array (normalised by the store)."""
@@ -130,7 +128,7 @@ class PathStore:
         write_jsonl(base.with_suffix(".jsonl"), self.records)
         buf = io.BytesIO()
         np.save(buf, self.vectors)
-        _atomic_bytes(base.with_suffix(".npy"), buf.getvalue())
+        atomic_write_bytes(base.with_suffix(".npy"), buf.getvalue())
         return base.with_suffix(".jsonl")
 
     @classmethod
@@ -153,17 +151,3 @@ class PathStore:
         store = cls(embed)
         store.records, store.vectors = list(records), vectors.astype(np.float32)
         return store
-
-
-def _atomic_bytes(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
