@@ -66,10 +66,10 @@ def gdpo_share(data: str, steps: int, tmp: Path) -> dict[str, float]:
     from persafe.train.sft import load_trainable, peft_for
 
     ml, taxonomy, oracle = builtin_oracle()
-    samples = [s for s in load_saferec(data, "train") if s.traits][: 2 * (steps + 1)]
+    samples = [s for s in load_saferec(data, "train") if s.traits][: steps + 1]
     rows = [{k: v for k, v in r.items() if k != "completion"} for r in sft_rows(samples, ml.catalog, taxonomy)]
-    cfg = SafeGDPOConfig(output_dir=str(tmp / "gdpo"), data=data, num_generations=4, per_device_train_batch_size=8,
-                         max_completion_length=96, max_steps=steps + 1, learning_rate=1e-5, beta=0.0,
+    cfg = SafeGDPOConfig(output_dir=str(tmp / "gdpo"), data=data, num_generations=4, per_device_train_batch_size=4,
+                         max_completion_length=64, max_steps=steps + 1, learning_rate=1e-5, beta=0.0,
                          report_to="none", save_strategy="no", use_lora=True, lora_last_layers=8,
                          gradient_checkpointing=False, logging_steps=1, target_count=10)  # fmt: skip
     model, tok, _ = load_trainable("smollm2")
@@ -126,7 +126,7 @@ def sft_speed(data: str, steps: int, tmp: Path) -> list[tuple[str, float, int]]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--steps", type=int, default=3, help="Timed optimiser steps per variant (after 1 warm-up).")
+    ap.add_argument("--steps", type=int, default=2, help="Timed optimiser steps per variant (after 1 warm-up).")
     ap.add_argument("--data", default=None, help="A built SafeRec folder (default: build one in a temp dir).")
     args = ap.parse_args()
     os.environ.setdefault("TQDM_DISABLE", "1")
@@ -137,7 +137,7 @@ def main() -> None:
         sft = sft_speed(data, args.steps, tmp)
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; "
           f"command: .venv/bin/python benchmarks/bench_train.py --steps {args.steps}\n")  # fmt: skip
-    print("| Safe-GDPO (SmolLM2 + LoRA, 4 generations x 2 prompts, 96 tokens) | value |\n|---|---|")
+    print("| Safe-GDPO step (SmolLM2 + LoRA, 1 prompt x 4 generations, 64 tokens) | value |\n|---|---|")
     print(f"| timed steps | {g['steps']} |\n| wall time of the steps (s) | {g['step_s']:.1f} |")
     print(f"| time in the three reward functions (s) | {g['reward_s']:.3f} |")
     print(f"| reward share of a step | {g['share']:.2%} (target ≤ 5%) |\n")

@@ -336,8 +336,8 @@ def train_sdpo_cmd(ctx: typer.Context) -> None:
 def train_demo_cmd(
     out: Annotated[Path, typer.Option(help="Output folder (resumed if it exists).")] = Path("runs/train-demo"),
     sft_samples: Annotated[int, typer.Option(help="Training samples of each SFT run.")] = 320,
-    gdpo_prompts: Annotated[int, typer.Option(help="Prompts of the Safe-GDPO run.")] = 24,
-    eval_limit: Annotated[int, typer.Option(help="Test samples evaluated per model.")] = 40,
+    gdpo_prompts: Annotated[int, typer.Option(help="Prompts of the Safe-GDPO run.")] = 8,
+    eval_limit: Annotated[int, typer.Option(help="Test samples evaluated per model.")] = 32,
 ) -> None:
     """The CPU run: SmolLM2 + LoRA, plain SFT, Safe-SFT, Safe-GDPO from Safe-SFT, then evaluation and a report."""
     from persafe.train.demo import TrainDemoConfig, run_train_demo

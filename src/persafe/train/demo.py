@@ -21,6 +21,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from persafe.io import atomic_write_json
+
 
 class TrainDemoConfig(BaseModel):
     """Sizes and hyper-parameters of the CPU run (recorded in ``train-demo.json``)."""
@@ -33,11 +35,11 @@ class TrainDemoConfig(BaseModel):
     model: str = "smollm2"
     sft_samples: int = 320
     """Training samples of each SFT run (samples with a sensitivity only: where safe and plain targets differ)."""
-    sft_lr: float = 2e-4
-    gdpo_prompts: int = 24
-    gdpo_lr: float = 2e-5
+    sft_lr: float = 1e-3
+    gdpo_prompts: int = 8
+    gdpo_lr: float = 5e-5
     gdpo_generations: int = 4
-    eval_limit: int = 40
+    eval_limit: int = 32
     max_new_tokens: int = 128
     lora_r: int = 16
     lora_alpha: int = 32
@@ -59,10 +61,10 @@ def _done(path: Path) -> bool:
 
 
 def run_train_demo(cfg: TrainDemoConfig, log: Callable[[str], None] = print) -> dict[str, Any]:
-    """Run (or resume) the CPU training run; returns the comparison rows and writes the report.
+    """Run (or resume) the CPU training run; writes the comparison table and the report.
 
     Returns:
-        ``{"rows": [...], "markdown": str, "report": path, "timings": {...}}``.
+        ``{"markdown": str, "report": path, "timings": {step: seconds}}``.
     """
     from persafe.train.config import SafeGDPOConfig, SafeSFTConfig
     from persafe.train.gdpo import train_gdpo
@@ -72,11 +74,12 @@ def run_train_demo(cfg: TrainDemoConfig, log: Callable[[str], None] = print) -> 
     out.mkdir(parents=True, exist_ok=True)
     (out / "train-demo.json").write_text(cfg.model_dump_json(indent=2), encoding="utf-8")
     data = cfg.data or str(_ensure_saferec(out / "saferec-ml100k"))
-    timings: dict[str, float] = {}
+    timings_path = out / "timings.json"
+    timings: dict[str, float] = json.loads(timings_path.read_text()) if timings_path.exists() else {}
     common = _common(cfg, data)
     sft_args = {
         **common, "model": cfg.model, "limit": cfg.sft_samples, "num_train_epochs": 1,
-        "per_device_train_batch_size": 8, "gradient_accumulation_steps": 2, "learning_rate": cfg.sft_lr,
+        "per_device_train_batch_size": 8, "gradient_accumulation_steps": 1, "learning_rate": cfg.sft_lr,
         "lr_scheduler_type": "cosine", "warmup_steps": 0.05, "max_length": 512,
     }  # fmt: skip
     steps: list[tuple[str, Callable[[], Any]]] = [
@@ -97,6 +100,7 @@ def run_train_demo(cfg: TrainDemoConfig, log: Callable[[str], None] = print) -> 
         t0 = time.perf_counter()
         step()
         timings[name] = time.perf_counter() - t0
+        atomic_write_json(timings_path, timings)  # kept across interruptions
         log(f"{name}: {timings[name]:.0f} s")
     runs = _evaluate(cfg, out, data, timings, log)
     return _report(out, runs, timings, log)
@@ -133,17 +137,16 @@ def _evaluate(
             t0 = time.perf_counter()
             run_evaluation(ev, run)
             timings[f"eval-{name}"] = time.perf_counter() - t0
+            atomic_write_json(out / "timings.json", timings)
         runs.append(run)
     return runs
 
 
 def _report(out: Path, runs: list[Path], timings: dict[str, float], log: Callable[[str], None]) -> dict[str, Any]:
-    from persafe.io import atomic_write_json, atomic_write_text
+    from persafe.io import atomic_write_text
     from persafe.report import build_report
 
     html_path, md = build_report(runs, out / "report.html", k=10, title="persafe CPU training run")
     atomic_write_text(out / "results.md", md)
-    old = json.loads((out / "timings.json").read_text()) if (out / "timings.json").exists() else {}
-    atomic_write_json(out / "timings.json", {**old, **timings})
     log(md)
-    return {"markdown": md, "report": str(html_path), "timings": {**old, **timings}}
+    return {"markdown": md, "report": str(html_path), "timings": timings}
