@@ -335,7 +335,7 @@ def train_sdpo_cmd(ctx: typer.Context) -> None:
 @train_app.command("demo")
 def train_demo_cmd(
     out: Annotated[Path, typer.Option(help="Output folder (resumed if it exists).")] = Path("runs/train-demo"),
-    sft_samples: Annotated[int, typer.Option(help="Training samples of each SFT run.")] = 320,
+    sft_samples: Annotated[int, typer.Option(help="Training samples of each SFT run.")] = 160,
     gdpo_prompts: Annotated[int, typer.Option(help="Prompts of the Safe-GDPO run.")] = 8,
     eval_limit: Annotated[int, typer.Option(help="Test samples evaluated per model.")] = 32,
 ) -> None:

@@ -33,7 +33,7 @@ class TrainDemoConfig(BaseModel):
     data: str | None = None
     """A built SafeRec folder (default: build the reference one into ``out``)."""
     model: str = "smollm2"
-    sft_samples: int = 320
+    sft_samples: int = 160
     """Training samples of each SFT run (samples with a sensitivity only: where safe and plain targets differ)."""
     sft_lr: float = 1e-3
     gdpo_prompts: int = 8
