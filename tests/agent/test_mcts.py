@@ -11,19 +11,9 @@ from persafe.agent.exhaustive import exhaustive
 from persafe.agent.mcts import Planner, PlannerConfig, epsilon, plan
 from persafe.agent.prior import FunctionPrior, UniformPrior
 from persafe.agent.reward import RewardCache
+from persafe.penguin import ATTRIBUTES
 
-ATTRS = (
-    "age",
-    "gender",
-    "marital_status",
-    "profession",
-    "economic_status",
-    "education_level",
-    "health_status",
-    "mental_health_status",
-    "self_harm_history",
-    "emotional_state",
-)
+ATTRS = ATTRIBUTES  # the planner's actions: PENGUIN's ten attributes
 WEIGHTS = {a: 0.05 * i for i, a in enumerate(ATTRS)} | {
     "self_harm_history": 1.5,
     "mental_health_status": 1.0,
