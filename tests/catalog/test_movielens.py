@@ -110,3 +110,38 @@ def test_folder_without_data_raises(tmp_path: Path) -> None:
     msg = str(ei.value)
     assert str(tmp_path) in msg
     assert "ml-100k.item" in msg and "u.item" in msg
+
+
+def _write_recbole(folder: Path, item_bytes: bytes) -> None:
+    (folder / "ml-100k.item").write_bytes(item_bytes)
+    (folder / "ml-100k.user").write_text(
+        "user_id:token\tage:token\tgender:token\toccupation:token\tzip_code:token\r\n1\t24\tM\ttechnician\t85711\r\n",
+        encoding="utf-8",
+    )
+    (folder / "ml-100k.inter").write_text(
+        "user_id:token\titem_id:token\trating:float\ttimestamp:float\n1\t1\t5\t874965758\n1\t2\t3\t876893171\n",
+        encoding="utf-8",
+    )
+
+
+_RECBOLE_ITEMS = "item_id:token\tmovie_title:token_seq\trelease_year:token\tclass:token_seq\n" + (
+    "1\tToy Story\t1995\tAnimation Children's Comedy\n2\tCité des enfants perdus, La\t1995\tFantasy Sci-Fi\n"
+)
+
+
+def test_recbole_folder_bom_and_crlf(tmp_path: Path) -> None:
+    _write_recbole(tmp_path, b"\xef\xbb\xbf" + _RECBOLE_ITEMS.encode("utf-8"))
+    ml = load_movielens(tmp_path)
+    assert [it.title for it in ml.catalog.items] == ["Toy Story", "Cité des enfants perdus, La"]
+    assert ml.users["1"].occupation == "technician"  # a CRLF line ending is not part of the last field
+
+
+def test_recbole_folder_not_utf8(tmp_path: Path) -> None:
+    # a Latin-1 copy used to fail with "can't decode byte 0xe9 in position ..."
+    _write_recbole(tmp_path, _RECBOLE_ITEMS.encode("latin-1"))
+    with pytest.raises(DataError) as ei:
+        load_movielens(tmp_path)
+    assert ei.value.line == 3
+    assert str(ei.value) == (
+        f"{tmp_path / 'ml-100k.item'}:3: not UTF-8 text (byte 0xe9 at column 6); save the file as UTF-8"
+    )

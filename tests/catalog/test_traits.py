@@ -34,12 +34,14 @@ BUILTIN_IDS = [
 ]
 
 EXTRA_YAML = """\
+new_tags:
+  - Is there a loud sudden noise
 traits:
   - id: jump_scares
     name: Jump-scare avoider
     description: Avoids sudden loud scares.
     avoid:
-      - Are there jump scares
+      - Are there jumpscares
       - Is there a loud sudden noise
     pg_weights:
       frightening: 1.0
@@ -109,19 +111,91 @@ def test_load_traits_yaml_adds_a_trait(tmp_path: Path) -> None:
     assert len(tax) == 21
     assert tax.ids[-1] == "jump_scares"
     assert tax.get("Jump-scare avoider").id == "jump_scares"
-    assert len(tax.tags) == 97
+    assert len(tax.tags) == 96  # one known tag, one declared in new_tags
+    assert tax.tags[-1] == "Is there a loud sudden noise"
     # the cached built-in taxonomy is not modified
     assert len(builtin_traits()) == 20
 
 
-def test_load_traits_json_list_replaces_same_id(tmp_path: Path) -> None:
+def test_extra_trait_reusing_a_builtin_id_is_refused(tmp_path: Path) -> None:
+    # it used to replace the built-in trait silently (which then flagged no movie)
     path = tmp_path / "extra.json"
     path.write_text(json.dumps([{"id": "gore", "name": "My gore", "avoid": ["Is there blood/gore"]}]), encoding="utf-8")
-    tax = builtin_traits(path)
-    assert len(tax) == 20
-    assert tax.get("gore").name == "My gore"
-    assert tax.get("gore").pg_vector() == [0.0] * 5
-    assert tax.ids[-1] == "gore"
+    load_traits(path)  # on its own the file is fine
+    with pytest.raises(DataError) as ei:
+        builtin_traits(path)
+    msg = str(ei.value)
+    assert msg.startswith(f"{path}:1 field 'traits[0].id': trait id 'gore' is already used by the built-in trait")
+    assert "choose another id" in msg
+    assert builtin_traits().get("gore").name != "My gore"
+
+
+def test_extra_trait_reusing_a_builtin_name_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "extra.yaml"
+    path.write_text("- id: my_gore\n  name: ANTI-GORE / squeamish\n  avoid: [Is there blood/gore]\n", encoding="utf-8")
+    with pytest.raises(DataError) as ei:
+        builtin_traits(path)
+    assert str(ei.value).startswith(f"{path}:2 field 'traits[0].name': trait name 'ANTI-GORE / squeamish' is already")
+    assert "'gore'" in str(ei.value) and "choose another name" in str(ei.value)
+
+
+def test_duplicate_ids_and_names_within_a_file(tmp_path: Path) -> None:
+    path = tmp_path / "t.json"
+    a = {"id": "a_trait", "name": "A", "avoid": ["Does the dog die"]}
+    path.write_text(json.dumps({"traits": [a, {**a, "name": "B"}]}), encoding="utf-8")
+    with pytest.raises(DataError, match=r"field 'traits\[1\]\.id': trait id 'a_trait' is already used by traits\[0\]"):
+        load_traits(path)
+    path.write_text(json.dumps({"traits": [a, {**a, "id": "b_trait", "name": "a"}]}), encoding="utf-8")
+    with pytest.raises(DataError, match=r"field 'traits\[1\]\.name': trait name 'a' is already used by traits\[0\]"):
+        load_traits(path)
+
+
+def test_unknown_avoid_tag_names_entry_and_nearest_tags(tmp_path: Path) -> None:
+    path = tmp_path / "extra.yaml"
+    path.write_text(EXTRA_YAML.replace("  - Is there a loud sudden noise\ntraits", "traits"), encoding="utf-8")
+    with pytest.raises(DataError) as ei:
+        builtin_traits(path)
+    err = ei.value
+    assert (err.path, err.line, err.field) == (path, 8, "traits[0].avoid[1]")
+    msg = str(err)
+    assert "unknown content-warning tag 'Is there a loud sudden noise'" in msg
+    assert "may only use known tags" in msg and "'new_tags'" in msg
+    typo = tmp_path / "typo.json"
+    typo.write_text(json.dumps([{"id": "dogs", "name": "Dogs", "avoid": ["does the dog dies"]}]), encoding="utf-8")
+    with pytest.raises(DataError) as ei:
+        load_traits(typo)
+    assert ei.value.field == "traits[0].avoid[0]"
+    assert "did you mean 'Does the dog die'" in str(ei.value)
+
+
+def test_unknown_keys_in_trait_files_suggest_the_nearest(tmp_path: Path) -> None:
+    path = tmp_path / "extra.yaml"
+    path.write_text(EXTRA_YAML.replace("pg_weights:", "pg_weight:"), encoding="utf-8")
+    with pytest.raises(DataError) as ei:
+        load_traits(path)
+    assert (ei.value.line, ei.value.field) == (10, "traits[0].pg_weight")
+    assert "unknown field; did you mean 'pg_weights'?" in str(ei.value)
+    path.write_text(EXTRA_YAML.replace("new_tags:", "new_tag:"), encoding="utf-8")
+    with pytest.raises(DataError) as ei:
+        load_traits(path)
+    assert (ei.value.line, ei.value.field) == (1, "new_tag")
+    assert "unknown key; did you mean 'new_tags'?" in str(ei.value)
+    path.write_text("new_tags: [1]\ntraits: []\n", encoding="utf-8")
+    with pytest.raises(DataError, match="field 'new_tags': expected a list of tag strings"):
+        load_traits(path)
+
+
+def test_trait_file_encodings(tmp_path: Path) -> None:
+    bom = tmp_path / "bom.yaml"
+    bom.write_bytes(b"\xef\xbb\xbf" + EXTRA_YAML.encode("utf-8"))
+    assert [t.id for t in load_traits(bom)] == ["jump_scares"]
+    latin = tmp_path / "latin.yaml"
+    latin.write_bytes(EXTRA_YAML.replace("Avoids sudden", "\u00c9vite sudden").encode("latin-1"))
+    with pytest.raises(DataError) as ei:
+        load_traits(latin)
+    assert ei.value.line == 6
+    assert "save the file as UTF-8" in str(ei.value)
+    assert str(ei.value).startswith(f"{latin}:6: not UTF-8 text (byte 0xc9 at column 18)")
 
 
 def test_invalid_pg_category_names_file_and_field(tmp_path: Path) -> None:
@@ -163,9 +237,16 @@ def test_trait_file_errors(tmp_path: Path) -> None:
     with pytest.raises(DataError, match="cannot parse"):
         load_traits(bad)
     wrong = tmp_path / "wrong.json"
-    wrong.write_text('{"something": 1}', encoding="utf-8")
+    wrong.write_text('{"version": 1}', encoding="utf-8")
     with pytest.raises(DataError, match="expected a list of traits"):
         load_traits(wrong)
+    wrong.write_text('{"something": 1, "traits": []}', encoding="utf-8")
+    with pytest.raises(DataError, match="field 'something': unknown key"):
+        load_traits(wrong)
+    bad_yaml = tmp_path / "bad.yaml"
+    bad_yaml.write_text("traits:\n  - id: x\n   name: [\n", encoding="utf-8")
+    with pytest.raises(DataError, match=r"bad.yaml:\d+: cannot parse YAML"):
+        load_traits(bad_yaml)
 
 
 def test_duplicate_trait_ids_rejected() -> None:

@@ -176,3 +176,50 @@ def test_malformed_json_line(tmp_path: Path, movielens: MovieLens) -> None:
     assert len(rep.errors) == 1
     assert rep.errors[0].startswith(f"{path}:2: invalid JSON")
     assert not rep.ok
+
+
+def test_not_utf8_is_a_report_error_naming_the_line(tmp_path: Path, movielens: MovieLens) -> None:
+    # a Latin-1 file used to end `persafe catalog validate` with a UnicodeDecodeError traceback
+    path = tmp_path / "warnings.jsonl"
+    bad = {**STAR_WARS, "tags": [{"tag": "Is there blood/gore", "evidence": "caf\u00e9 fight"}]}
+    path.write_bytes((json.dumps(GOOD) + "\n" + json.dumps(bad, ensure_ascii=False) + "\n").encode("latin-1"))
+    rep = validate_curated(path, movielens, builtin_traits(), top_n=1)
+    assert len(rep.errors) == 1
+    assert rep.errors[0].startswith(f"{path}:2: not UTF-8 text (byte 0xe9 at column ")
+    assert rep.errors[0].endswith("save the file as UTF-8")
+    assert rep.annotated == 1  # the lines before it are still checked
+    assert not rep.ok
+
+
+def test_missing_file_is_a_report_error(tmp_path: Path, movielens: MovieLens) -> None:
+    rep = validate_curated(tmp_path / "nope.jsonl", movielens, builtin_traits(), top_n=1)
+    assert rep.errors == [f"{tmp_path / 'nope.jsonl'}: file not found"]
+
+
+def test_bom_is_accepted(tmp_path: Path, movielens: MovieLens) -> None:
+    path = tmp_path / "warnings.jsonl"
+    path.write_bytes(b"\xef\xbb\xbf" + (json.dumps(GOOD) + "\n" + json.dumps(STAR_WARS) + "\n").encode("utf-8"))
+    rep = validate_curated(path, movielens, builtin_traits(), top_n=1)
+    assert rep.errors == []
+    assert rep.annotated == 2
+
+
+def test_every_bad_line_is_reported_with_its_own_line_number(tmp_path: Path, movielens: MovieLens) -> None:
+    path = tmp_path / "warnings.jsonl"
+    wrong_title = {**STAR_WARS, "title": "Star Wars: A New Hope"}
+    lines = [json.dumps(GOOD), "", "{oops", json.dumps({**STAR_WARS, "status": "maybe"}), "", json.dumps(wrong_title)]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    rep = validate_curated(path, movielens, builtin_traits(), top_n=1)
+    assert [e.split(": ")[0] for e in rep.errors] == [f"{path}:3", f"{path}:4 field 'status'", f"{path}:6"]
+    assert "invalid JSON" in rep.errors[0]
+    assert "title/year" in rep.errors[2]  # line 6, not 4: blank lines and bad lines keep the count right
+
+
+def test_out_of_vocabulary_tag_suggests_the_nearest(tmp_path: Path, movielens: MovieLens) -> None:
+    bad = {**STAR_WARS, "tags": [{"tag": "Is there blood / gore", "evidence": "a severed arm"}]}
+    errors = _errors(tmp_path, movielens, bad)
+    assert len(errors) == 1
+    assert errors[0].startswith(
+        f"{tmp_path / 'warnings.jsonl'}:2: tag 'Is there blood / gore' is not in the vocabulary; "
+        "did you mean 'Is there blood/gore'"
+    )

@@ -64,7 +64,7 @@ def test_ddd_jsonl(tmp_path: Path) -> None:
     rows = [
         {"item": 7, "tag": "Does a cat die", "yes_votes": 4, "no_votes": 1},
         {"item": "7", "tag": "Does the dog die", "yes_votes": 0, "no_votes": 4},
-        {"item": 8, "tag": "Are there bugs", "yes_votes": "2"},
+        {"item": 8, "tag": "Are there bugs", "yes_votes": "2", "no_votes": None},
     ]
     path.write_text("\n".join(json.dumps(r) for r in rows) + "\n\n", encoding="utf-8")
     t = load_ddd_table(path)
@@ -79,11 +79,147 @@ def test_ddd_errors_name_file_line_field(tmp_path: Path) -> None:
         load_ddd_table(path)
     assert f"{path}:3 field 'yes_votes'" in str(ei.value)
     assert (ei.value.line, ei.value.field) == (3, "yes_votes")
-    path.write_text("item,tag,yes_votes\n1,,3\n", encoding="utf-8")
+    path.write_text("item,tag,yes_votes,no_votes\n1,,3,0\n", encoding="utf-8")
     with pytest.raises(DataError, match="field 'tag': missing value"):
         load_ddd_table(path)
     with pytest.raises(DataError, match="file not found"):
         load_ddd_table(tmp_path / "nope.csv")
+
+
+def test_ddd_tag_typo_names_line_and_nearest_tags(tmp_path: Path) -> None:
+    # a misspelt tag used to be accepted (and then flagged no movie for any trait)
+    path = tmp_path / "ddd.csv"
+    path.write_text("item,tag,yes_votes,no_votes\n1,Does the dog die,3,1\n2,Does the dgo die,5,0\n", encoding="utf-8")
+    with pytest.raises(DataError) as ei:
+        load_ddd_table(path)
+    err = ei.value
+    assert (err.path, err.line, err.field) == (path, 3, "tag")
+    assert str(err).startswith(f"{path}:3 field 'tag': unknown content-warning tag 'Does the dgo die'; did you mean")
+    assert "'Does the dog die'" in str(err)
+    # a full DoesTheDogDie export may carry tags no trait uses: they can be skipped on request
+    t = load_ddd_table(path, skip_unknown_tags=True)
+    assert list(t.get("1").tags) == ["Does the dog die"] and t.get("2") is None
+
+
+def test_ddd_vocabulary_follows_the_taxonomy(tmp_path: Path) -> None:
+    traits = tmp_path / "traits.yaml"
+    traits.write_text(
+        "new_tags: [Is there a loud sudden noise]\n"
+        "traits:\n  - id: loud\n    name: Loud noises\n    avoid: [Is there a loud sudden noise]\n",
+        encoding="utf-8",
+    )
+    path = tmp_path / "ddd.tsv"
+    path.write_text("item\ttag\tyes_votes\tno_votes\n1\tIs there a loud sudden noise\t4\t0\n", encoding="utf-8")
+    with pytest.raises(DataError, match="unknown content-warning tag"):
+        load_ddd_table(path)
+    t = load_ddd_table(path, taxonomy=builtin_traits(traits))
+    assert list(t.get("1").tags) == ["Is there a loud sudden noise"]
+
+
+@pytest.mark.parametrize(
+    ("header", "hint"),
+    [
+        ("item,tag,yes_votes", ""),
+        ("item,tag,yes_votes,no_vote", " (is 'no_vote' meant to be 'no_votes'?)"),
+    ],
+)
+def test_ddd_table_without_no_votes_column(tmp_path: Path, header: str, hint: str) -> None:
+    # without the column every tag with a yes vote used to count as present
+    path = tmp_path / "ddd.csv"
+    path.write_text(f"{header}\n1,Does the dog die,3,9\n", encoding="utf-8")
+    with pytest.raises(DataError) as ei:
+        load_ddd_table(path)
+    assert str(ei.value) == (
+        f"{path}:1 field 'no_votes': missing column 'no_votes'{hint}; "
+        "the table needs columns item, tag, yes_votes, no_votes"
+    )
+
+
+def test_ddd_jsonl_line_without_no_votes(tmp_path: Path) -> None:
+    path = tmp_path / "ddd.jsonl"
+    rows = [
+        {"item": 1, "tag": "Does the dog die", "yes_votes": 3, "no_votes": 1},
+        {"item": 2, "tag": "Does the dog die", "yes_votes": 3},
+    ]
+    path.write_text("\n".join(json.dumps(r) for r in rows), encoding="utf-8")
+    with pytest.raises(DataError) as ei:
+        load_ddd_table(path)
+    assert (ei.value.line, ei.value.field) == (2, "no_votes")
+    assert "missing key 'no_votes'; the table needs keys item, tag, yes_votes, no_votes" in str(ei.value)
+
+
+def _small_catalog() -> Catalog:
+    return Catalog([Item(item_id=str(i), title=f"Movie {i}", year=1990 + i) for i in range(1, 6)])
+
+
+def test_ddd_unknown_item_with_catalog(tmp_path: Path) -> None:
+    path = tmp_path / "ddd.csv"
+    path.write_text(DDD_CSV.replace("no_votes\n", "no_votes\n999,Does the dog die,4,0\n"), encoding="utf-8")
+    assert load_ddd_table(path).get("999") is not None  # without a catalog ids are not checked
+    with pytest.raises(DataError) as ei:
+        load_ddd_table(path, catalog=_small_catalog())
+    err = ei.value
+    assert (err.line, err.field) == (2, "item")
+    assert "item id '999' is not in the catalog (5 items, ids such as 1, 2, 3)" in str(err)
+
+
+def test_parents_guide_unknown_item_with_catalog(tmp_path: Path) -> None:
+    path = tmp_path / "pg.csv"
+    path.write_text(PG_CSV + "77,profanity,Mild\n", encoding="utf-8")
+    with pytest.raises(DataError) as ei:
+        load_parents_guide_table(path, catalog=_small_catalog())
+    assert str(ei.value).startswith(f"{path}:7 field 'item': item id '77' is not in the catalog")
+    assert load_parents_guide_table(path).get("77") is not None  # without a catalog ids are not checked
+
+
+def test_parents_guide_category_typo_and_missing_column(tmp_path: Path) -> None:
+    path = tmp_path / "pg.csv"
+    path.write_text("item,category,severity\n1,Violense & Gore,Mild\n", encoding="utf-8")
+    with pytest.raises(DataError, match="unknown category 'Violense & Gore'; did you mean 'Violence & Gore'"):
+        load_parents_guide_table(path)
+    path.write_text("item,categroy,severity\n1,profanity,Mild\n", encoding="utf-8")
+    with pytest.raises(DataError) as ei:
+        load_parents_guide_table(path)
+    assert str(ei.value) == (
+        f"{path}:1 field 'category': missing column 'category' (is 'categroy' meant to be 'category'?); "
+        "the table needs columns item, category, severity"
+    )
+
+
+def test_tables_accept_bom_and_crlf(tmp_path: Path) -> None:
+    path = tmp_path / "ddd.csv"
+    path.write_bytes(b"\xef\xbb\xbf" + DDD_CSV.replace("\n", "\r\n").encode("utf-8"))
+    t = load_ddd_table(path)
+    assert list(t.get("1").tags) == ["Does the dog die"]
+    assert t.get("2").tags["Is there blood/gore"].no_votes == 0
+    pg = tmp_path / "pg.jsonl"
+    pg.write_bytes(b"\xef\xbb\xbf" + json.dumps({"item": 1, "category": "profanity", "severity": 2}).encode())
+    assert load_parents_guide_table(pg).get("1").parents_guide == {"profanity": 2}
+
+
+@pytest.mark.parametrize("name", ["ddd.csv", "ddd.jsonl"])
+def test_tables_not_utf8_name_the_line(tmp_path: Path, name: str) -> None:
+    path = tmp_path / name
+    if name.endswith(".csv"):
+        text = DDD_CSV + "4,Does the dog die,1,0\n"
+    else:
+        text = json.dumps({"item": 1, "tag": "Does the dog die", "yes_votes": 3, "no_votes": 0}) + "\n"
+        text += json.dumps({"item": 4, "tag": "Does the dog die", "yes_votes": 1, "no_votes": 0}) + "\n"
+    text = text.replace("4,", "4 caf\u00e9,").replace('"item": 4', '"item": "4 caf\u00e9"')
+    path.write_bytes(text.encode("latin-1"))
+    with pytest.raises(DataError) as ei:
+        load_ddd_table(path)
+    line = 6 if name.endswith(".csv") else 2
+    assert ei.value.line == line
+    assert str(ei.value).startswith(f"{path}:{line}: not UTF-8 text (byte 0xe9")
+    assert str(ei.value).endswith("save the file as UTF-8")
+
+
+def test_curated_file_not_utf8(tmp_path: Path) -> None:
+    path = tmp_path / "w.jsonl"
+    path.write_bytes(b'\n{"item_id": 1, "title": "Caf\xe9", "status": "unknown"}\n')
+    with pytest.raises(DataError, match=r"w.jsonl:2: not UTF-8 text \(byte 0xe9 at column 29\)"):
+        load_curated_warnings(path)
 
 
 # --- Parents Guide tables ----------------------------------------------------------------------

@@ -8,8 +8,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from pydantic import ValidationError
 
 from persafe.catalog import MovieLens, SafetyOracle
+from persafe.errors import DataError
 from persafe.metrics.lists import pad_lists
 from persafe.saferec import (
     MODES,
@@ -20,6 +22,7 @@ from persafe.saferec import (
     builtin_phrase_bank,
     write_saferec,
 )
+from persafe.saferec.builder import load_saferec_config
 
 
 def _all(build: BuildResult):
@@ -179,3 +182,64 @@ def test_config_restricts_traits_and_controls(movielens: MovieLens, oracle: Safe
 def test_unknown_trait_in_config_raises(movielens: MovieLens, oracle: SafetyOracle) -> None:
     with pytest.raises(ValueError, match="no phrasings for traits"):
         build_saferec(_subset(movielens, 5), oracle, SafeRecConfig(traits=["vampires"]))
+
+
+# --- reading a SafeRecConfig from a file ---------------------------------------------------------
+
+
+def test_config_refuses_unknown_fields() -> None:
+    # a misspelt option used to be ignored silently
+    with pytest.raises(ValidationError, match="p_contrl"):
+        SafeRecConfig(p_contrl=0.1)  # type: ignore[call-arg]
+
+
+def test_load_config_typo_names_file_line_and_nearest_key(tmp_path: Path) -> None:
+    cfg = tmp_path / "cfg.yaml"
+    cfg.write_text("seed: 3\np_contrl: 0.1\n", encoding="utf-8")
+    with pytest.raises(DataError) as ei:
+        load_saferec_config(cfg)
+    err = ei.value
+    assert str(err) == f"{cfg}:2 field 'p_contrl': unknown option; did you mean 'p_control'?"
+    assert (err.path, err.line, err.field) == (cfg, 2, "p_contrl")
+    cfg.write_text('{"seed": 3, "zzz": 1}', encoding="utf-8")
+    with pytest.raises(DataError, match=r"field 'zzz': unknown option; valid options: seed, like_threshold, "):
+        load_saferec_config(cfg)
+    with pytest.raises(DataError, match=r"^field 'sed': unknown option; did you mean 'seed'\?$"):
+        load_saferec_config(None, sed=1)
+
+
+def test_load_config_precedence(tmp_path: Path) -> None:
+    cfg = tmp_path / "cfg.json"
+    cfg.write_text('{"seed": 5, "max_named": 4}', encoding="utf-8")
+    c = load_saferec_config(cfg, defaults={"seed": 0, "tau": 0.5})
+    assert (c.seed, c.max_named, c.tau, c.p_control) == (5, 4, 0.5, SafeRecConfig().p_control)
+    c = load_saferec_config(cfg, defaults={"seed": 0}, seed=9, tau=None)
+    assert (c.seed, c.tau) == (9, SafeRecConfig().tau)
+    assert load_saferec_config() == SafeRecConfig()
+    empty = tmp_path / "empty.yaml"
+    empty.write_bytes(b"\xef\xbb\xbf# nothing\n")
+    assert load_saferec_config(empty) == SafeRecConfig()
+
+
+def test_load_config_bad_values_and_files(tmp_path: Path) -> None:
+    cfg = tmp_path / "cfg.yaml"
+    cfg.write_text("seed: 1\ntraits:\n  - gore\n  - [x]\n", encoding="utf-8")
+    with pytest.raises(DataError) as ei:
+        load_saferec_config(cfg)
+    assert (ei.value.line, ei.value.field) == (4, "traits.1")
+    cfg.write_text("p_control: 2\n", encoding="utf-8")
+    with pytest.raises(DataError, match=r"cfg.yaml:1 field 'p_control': Input should be less than or equal to 1"):
+        load_saferec_config(cfg)
+    with pytest.raises(DataError, match=r"^field 'tau': Input should be a valid number"):
+        load_saferec_config(None, tau="high")
+    cfg.write_text("- seed\n", encoding="utf-8")
+    with pytest.raises(DataError, match="expected a mapping of SafeRecConfig fields"):
+        load_saferec_config(cfg)
+    cfg.write_text("seed: [1\n", encoding="utf-8")
+    with pytest.raises(DataError, match=r"cfg.yaml:2: cannot parse YAML/JSON"):
+        load_saferec_config(cfg)
+    cfg.write_bytes(b"seed: 1\nunknown: caf\xe9\n")
+    with pytest.raises(DataError, match=r"cfg.yaml:2: not UTF-8 text .*save the file as UTF-8"):
+        load_saferec_config(cfg)
+    with pytest.raises(DataError, match="file not found"):
+        load_saferec_config(tmp_path / "nope.yaml")

@@ -15,6 +15,7 @@ import numpy as np
 
 from persafe.catalog.items import Catalog, Item
 from persafe.errors import DataError, PersafeError
+from persafe.io import iter_lines
 
 GROUPLENS_GENRES = [
     "unknown",
@@ -135,9 +136,8 @@ def _int(v: str, path: Path, lineno: int, field: str) -> int:
 def _load_recbole(folder: Path) -> MovieLens:
     items = []
     p = folder / "ml-100k.item"
-    with p.open(encoding="utf-8") as f:
-        next(f)
-        for n, line in enumerate(f, 2):
+    for n, line in iter_lines(p):
+        if n > 1:  # line 1 is the header
             iid, title, year, genres = _split_line(line, "\t", 4, p, n)[:4]
             # recbole's copy has two broken years: "unkonwn" (no year at all) and "V" with the year left
             # in the title ("... Giving (1995)"); recover the latter, keep the former without a year.
@@ -147,16 +147,14 @@ def _load_recbole(folder: Path) -> MovieLens:
             items.append(Item(item_id=iid, title=title, year=int(year) if year else None, genres=genres.split()))
     users = {}
     p = folder / "ml-100k.user"
-    with p.open(encoding="utf-8") as f:
-        next(f)
-        for n, line in enumerate(f, 2):
+    for n, line in iter_lines(p):
+        if n > 1:
             uid, age, gender, occ = _split_line(line, "\t", 4, p, n)[:4]
             users[uid] = User(uid, _int(age, p, n, "age"), gender, occ)
     ratings = []
     p = folder / "ml-100k.inter"
-    with p.open(encoding="utf-8") as f:
-        next(f)
-        for n, line in enumerate(f, 2):
+    for n, line in iter_lines(p):
+        if n > 1:
             uid, iid, rating, ts = _split_line(line, "\t", 4, p, n)[:4]
             ratings.append((uid, iid, float(rating), _int(ts, p, n, "timestamp")))
     return _finish(items, users, ratings, f"recbole:{folder}", folder)

@@ -1,22 +1,26 @@
 """The trait taxonomy: user sensitivities, their content-warning tags and Parents-Guide weights.
 
-The 20 built-in traits are the SafeCRS taxonomy (DESIGN.md §3). Users add their own from a JSON or
-YAML file with the same shape as ``data/traits.json``.
+The 20 built-in traits are the SafeCRS taxonomy. Users add their own from a JSON or YAML file with
+the same shape as ``data/traits.json``. A trait's ``avoid`` tags must be known content-warning tags
+(those of the built-in traits); a file that needs a new tag declares it in a top-level ``new_tags``
+list, so that a typo in a tag is an error rather than a trait that never flags a movie.
 """
 
 from __future__ import annotations
 
+import difflib
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from persafe.errors import DataError, UnknownNameError
+from persafe.io import read_text, yaml_line
 
 PGCategory = Literal["sex_nudity", "violence_gore", "profanity", "substances", "frightening"]
 """A Parents Guide category id."""
@@ -39,6 +43,8 @@ SEVERITIES: dict[str, int] = {"None": 0, "Mild": 1, "Moderate": 2, "Severe": 3}
 
 class Trait(BaseModel):
     """One user sensitivity."""
+
+    model_config = ConfigDict(extra="forbid")
 
     id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     """Short identifier used in samples and on the command line (``arachnophobia``)."""
@@ -128,10 +134,32 @@ class TraitTaxonomy:
         return TraitTaxonomy([t for t in self.traits if t.id not in replaced] + extra)
 
 
-def _parse_traits(data: object, path: str | Path) -> list[Trait]:
+TRAIT_FILE_KEYS = ("version", "source", "new_tags", "traits")
+"""Top-level keys of a traits file in object form."""
+
+
+def close_matches(word: str, valid: Iterable[str], n: int = 3) -> list[str]:
+    """The entries of ``valid`` closest to ``word`` (case-insensitive), best first."""
+    lower = {v.lower(): v for v in valid}
+    return [lower[m] for m in difflib.get_close_matches(word.lower(), list(lower), n=n, cutoff=0.6)]
+
+
+def unknown_tag_message(tag: str, vocabulary: Collection[str], hint: str | None = None) -> str:
+    """Error text for a content-warning tag outside ``vocabulary``, with the nearest known tags."""
+    near = close_matches(tag, vocabulary)
+    guess = f"did you mean {' or '.join(repr(t) for t in near)}? " if near else ""
+    hint = hint or (
+        "tags are the DoesTheDogDie questions in the traits' 'avoid' lists (TraitTaxonomy.tags); "
+        "fix the tag or remove the row"
+    )
+    return f"unknown content-warning tag {tag!r}; {guess}{hint}"
+
+
+def _parse_traits(data: object, path: str | Path, text: str | None = None) -> list[Trait]:
     items = data.get("traits") if isinstance(data, dict) else data
     if not isinstance(items, list):
         raise DataError("expected a list of traits or an object with a 'traits' list", path=path)
+    prefix: tuple[str, ...] = ("traits",) if isinstance(data, dict) else ()
     out = []
     for i, obj in enumerate(items):
         try:
@@ -139,21 +167,118 @@ def _parse_traits(data: object, path: str | Path) -> list[Trait]:
         except ValidationError as e:
             err = e.errors()[0]
             loc = ".".join(str(p) for p in err["loc"])
-            raise DataError(err["msg"], path=path, field=f"traits[{i}].{loc}") from None
+            msg = err["msg"]
+            if err["type"] == "extra_forbidden":
+                near = close_matches(str(err["loc"][-1]), Trait.model_fields, n=1)
+                msg = "unknown field" + (f"; did you mean {near[0]!r}?" if near else "")
+                msg += f" (a trait has the fields {', '.join(Trait.model_fields)})"
+            line = yaml_line(text, (*prefix, i, *err["loc"])) if text is not None else None
+            raise DataError(msg, path=path, line=line, field=f"traits[{i}]" + (f".{loc}" if loc else "")) from None
     return out
 
 
-def load_traits(path: str | Path) -> list[Trait]:
-    """Load traits from a JSON or YAML file (a list, or ``{"traits": [...]}``)."""
+def _new_tags(data: object, path: Path, text: str) -> set[str]:
+    if not isinstance(data, dict):
+        return set()
+    for key in data:
+        if key not in TRAIT_FILE_KEYS:
+            near = close_matches(str(key), TRAIT_FILE_KEYS, n=1)
+            raise DataError(
+                "unknown key"
+                + (f"; did you mean {near[0]!r}?" if near else "")
+                + f" (a traits file has the keys {', '.join(TRAIT_FILE_KEYS)})",
+                path=path,
+                line=yaml_line(text, (key,)),
+                field=str(key),
+            )
+    new = data.get("new_tags") or []
+    if not isinstance(new, list) or not all(isinstance(t, str) and t.strip() for t in new):
+        raise DataError(
+            "expected a list of tag strings (DoesTheDogDie questions)",
+            path=path,
+            line=yaml_line(text, ("new_tags",)),
+            field="new_tags",
+        )
+    return {t.strip() for t in new}
+
+
+def load_traits(path: str | Path, *, base: TraitTaxonomy | None = None) -> list[Trait]:
+    """Load traits from a JSON or YAML file (a list, or ``{"traits": [...], "new_tags": [...]}``).
+
+    Every ``avoid`` tag must be a tag of the built-in traits or be declared in the file's ``new_tags``
+    list; trait ids must be unique within the file.
+
+    Args:
+        path: the file.
+        base: traits the file adds to; its traits' ids and names must not be reused.
+
+    Raises:
+        DataError: the file cannot be read or parsed, or an entry is invalid (names file, line and entry).
+    """
     path = Path(path)
-    if not path.exists():
-        raise DataError("file not found", path=path)
-    text = path.read_text(encoding="utf-8")
+    text = read_text(path)
     try:
-        data = yaml.safe_load(text) if path.suffix in {".yaml", ".yml"} else json.loads(text)
-    except (json.JSONDecodeError, yaml.YAMLError) as e:
-        raise DataError(f"cannot parse: {e}", path=path) from None
-    return _parse_traits(data, path)
+        data = yaml.safe_load(text) if path.suffix.lower() in {".yaml", ".yml"} else json.loads(text)
+    except json.JSONDecodeError as e:
+        raise DataError(f"cannot parse: {e.msg} at column {e.colno}", path=path, line=e.lineno) from None
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        problem = getattr(e, "problem", None) or str(e)
+        raise DataError(
+            f"cannot parse YAML: {problem}", path=path, line=mark.line + 1 if mark is not None else None
+        ) from None
+    new_tags = _new_tags(data, path, text)
+    traits = _parse_traits(data, path, text)
+    prefix: tuple[str, ...] = ("traits",) if isinstance(data, dict) else ()
+    vocab = set(_builtin().tags) | new_tags
+    first: dict[str, int] = {}
+    first_name: dict[str, int] = {}
+    for i, t in enumerate(traits):
+        if t.id in first:
+            raise DataError(
+                f"trait id {t.id!r} is already used by traits[{first[t.id]}]; choose another id",
+                path=path,
+                line=yaml_line(text, (*prefix, i, "id")),
+                field=f"traits[{i}].id",
+            )
+        first[t.id] = i
+        if t.name.lower() in first_name:
+            raise DataError(
+                f"trait name {t.name!r} is already used by traits[{first_name[t.name.lower()]}]; choose another name",
+                path=path,
+                line=yaml_line(text, (*prefix, i, "name")),
+                field=f"traits[{i}].name",
+            )
+        first_name[t.name.lower()] = i
+        if base is not None and t.id in base.index:
+            raise DataError(
+                f"trait id {t.id!r} is already used by the built-in trait {base.get(t.id).name!r}; "
+                "choose another id (a traits file adds traits, it cannot replace built-in ones)",
+                path=path,
+                line=yaml_line(text, (*prefix, i, "id")),
+                field=f"traits[{i}].id",
+            )
+        if base is not None and t.name.lower() in (u.name.lower() for u in base):
+            raise DataError(
+                f"trait name {t.name!r} is already used by the built-in trait {base.get(t.name).id!r}; "
+                "choose another name",
+                path=path,
+                line=yaml_line(text, (*prefix, i, "name")),
+                field=f"traits[{i}].name",
+            )
+        for j, tag in enumerate(t.avoid):
+            if tag not in vocab:
+                hint = (
+                    "a traits file may only use known tags (those of the built-in traits, "
+                    "persafe.catalog.builtin_traits().tags) or tags it declares in a top-level 'new_tags' list"
+                )
+                raise DataError(
+                    unknown_tag_message(tag, vocab, hint),
+                    path=path,
+                    line=yaml_line(text, (*prefix, i, "avoid", j)),
+                    field=f"traits[{i}].avoid[{j}]",
+                )
+    return traits
 
 
 @lru_cache(maxsize=1)
@@ -163,6 +288,13 @@ def _builtin() -> TraitTaxonomy:
 
 
 def builtin_traits(extra_file: str | Path | None = None) -> TraitTaxonomy:
-    """The 20 SafeCRS traits, optionally extended with the traits of ``extra_file``."""
+    """The 20 SafeCRS traits, optionally extended with the traits of ``extra_file``.
+
+    Raises:
+        DataError: ``extra_file`` is invalid, or one of its traits reuses the id or name of a built-in
+            trait (which would silently replace it).
+    """
     tax = _builtin()
-    return tax.extended(load_traits(extra_file)) if extra_file else tax
+    if not extra_file:
+        return tax
+    return tax.extended(load_traits(extra_file, base=tax))

@@ -13,9 +13,10 @@ from pathlib import Path
 import numpy as np
 
 from persafe.catalog.movielens import MovieLens
-from persafe.catalog.traits import SEVERITIES, TraitTaxonomy
-from persafe.catalog.warnings import read_curated_records
+from persafe.catalog.traits import SEVERITIES, TraitTaxonomy, close_matches
+from persafe.catalog.warnings import CuratedRecord
 from persafe.errors import DataError
+from persafe.io import iter_lines, parse_jsonl_line, validate_record
 
 VIOLENT_TAGS = frozenset(
     {
@@ -65,17 +66,39 @@ def top_rated_rows(ml: MovieLens, n: int) -> np.ndarray:
     return order[:n]
 
 
+def _read_records(path: str | Path, errors: list[str]) -> list[tuple[int, CuratedRecord]]:
+    """The valid records of a curated file with their line numbers; every bad line becomes an error.
+
+    A file that cannot be read at all (missing, not UTF-8) ends the reading with one error.
+    """
+    out: list[tuple[int, CuratedRecord]] = []
+    try:
+        for n, line in iter_lines(path):
+            if not line.strip():
+                continue
+            try:
+                obj = parse_jsonl_line(line, path=path, line=n)
+                out.append((n, validate_record(CuratedRecord, obj, path=path, line=n)))
+            except DataError as e:
+                errors.append(str(e))
+    except DataError as e:
+        errors.append(str(e))
+    return out
+
+
 def validate_curated(path: str | Path, ml: MovieLens, taxonomy: TraitTaxonomy, top_n: int = 1000) -> ValidationReport:
-    """Validate a curated annotation file (see module docstring)."""
+    """Validate a curated annotation file (see module docstring).
+
+    Never raises for a bad file: an unreadable file, a line that is not JSON or does not fit the schema
+    each become one error (``file:line: message``) in the report, and the other lines are still checked.
+    """
     rep = ValidationReport(top_n=top_n)
     vocab = set(taxonomy.tags)
-    try:
-        records = read_curated_records(path)
-    except DataError as e:
-        rep.errors.append(str(e))
+    records = _read_records(path, rep.errors)
+    if rep.errors and not records:
         return rep
     seen: set[str] = set()
-    for n, r in enumerate(records, 1):
+    for n, r in records:
         where = f"{path}:{n}"
         if r.item_id in seen:
             rep.errors.append(f"{where}: duplicate item_id {r.item_id}")
@@ -102,7 +125,9 @@ def validate_curated(path: str | Path, ml: MovieLens, taxonomy: TraitTaxonomy, t
         names = [t.tag for t in r.tags]
         for t in names:
             if t not in vocab:
-                rep.errors.append(f"{where}: tag {t!r} is not in the vocabulary")
+                near = close_matches(t, vocab)
+                guess = f"; did you mean {' or '.join(repr(x) for x in near)}?" if near else ""
+                rep.errors.append(f"{where}: tag {t!r} is not in the vocabulary{guess}")
         if len(set(names)) != len(names):
             rep.errors.append(f"{where}: duplicate tag")
         sev = {c: SEVERITIES[e.severity] for c, e in r.parents_guide.items()}

@@ -14,9 +14,18 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, Field
 
 from persafe.catalog.items import Catalog, ItemId
-from persafe.catalog.traits import PG_CATEGORIES, PG_CATEGORY_NAMES, SEVERITIES, PGCategory, TraitTaxonomy
+from persafe.catalog.traits import (
+    PG_CATEGORIES,
+    PG_CATEGORY_NAMES,
+    SEVERITIES,
+    PGCategory,
+    TraitTaxonomy,
+    builtin_traits,
+    close_matches,
+    unknown_tag_message,
+)
 from persafe.errors import DataError
-from persafe.io import iter_jsonl, read_json, validate_record
+from persafe.io import iter_jsonl, iter_lines, read_json, validate_record
 
 
 class TagEvidence(BaseModel):
@@ -165,16 +174,48 @@ def load_curated_warnings(path: str | Path, source: str = "persafe-curated") -> 
 # --- tables: DoesTheDogDie votes and Parents Guide severities -----------------------------------
 
 
-def _read_table(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
+def _missing_column(missing: str, present: Iterable[str], columns: tuple[str, ...], what: str) -> str:
+    near = close_matches(missing, [str(c) for c in present if c not in columns], n=1)
+    hint = f" (is {near[0]!r} meant to be {missing!r}?)" if near else ""
+    return f"missing {what} {missing!r}{hint}; the table needs {what}s {', '.join(columns)}"
+
+
+def _read_table(path: str | Path, columns: tuple[str, ...]) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Rows of a CSV/TSV/JSONL table as ``(line_number, row)``, checking that every column is there."""
     path = Path(path)
-    if path.suffix == ".jsonl":
-        yield from iter_jsonl(path)
+    if path.suffix.lower() == ".jsonl":
+        for n, row in iter_jsonl(path):
+            for col in columns:
+                if col not in row:
+                    raise DataError(_missing_column(col, row, columns, "key"), path=path, line=n, field=col)
+            yield n, row
         return
-    if not path.exists():
-        raise DataError("file not found", path=path)
-    with path.open(encoding="utf-8", newline="") as f:
-        delim = "\t" if path.suffix in {".tsv", ".tab"} else ","
-        yield from enumerate(csv.DictReader(f, delimiter=delim), 2)
+    delim, kind = ("\t", "TSV") if path.suffix.lower() in {".tsv", ".tab"} else (",", "CSV")
+    reader = csv.DictReader((line for _, line in iter_lines(path)), delimiter=delim)
+    try:
+        header = reader.fieldnames
+        if not header:
+            raise DataError(f"empty table; the first line must name the columns {', '.join(columns)}", path=path)
+        reader.fieldnames = header = [h.strip() for h in header]
+        for col in columns:
+            if col not in header:
+                raise DataError(_missing_column(col, header, columns, "column"), path=path, line=1, field=col)
+        for row in reader:
+            yield reader.line_num, row
+    except csv.Error as e:
+        raise DataError(f"unreadable {kind} ({e})", path=path, line=reader.line_num) from None
+
+
+def _check_item(item: str, catalog: Catalog | None, path: str | Path, line: int) -> None:
+    if catalog is not None and item not in catalog:
+        examples = ", ".join(it.item_id for it in catalog.items[:3])
+        raise DataError(
+            f"item id {item!r} is not in the catalog ({len(catalog)} items, ids such as {examples}); "
+            "use the catalog's item ids (MovieLens movie ids) or remove the row",
+            path=path,
+            line=line,
+            field="item",
+        )
 
 
 def _need(row: dict[str, Any], key: str, path: str | Path, line: int) -> Any:
@@ -191,18 +232,51 @@ def _as_int(v: Any, key: str, path: str | Path, line: int) -> int:
         raise DataError(f"expected a number, got {v!r}", path=path, line=line, field=key) from None
 
 
-def load_ddd_table(path: str | Path, *, min_votes: int = 1, source: str = "ddd") -> WarningsTable:
+DDD_COLUMNS = ("item", "tag", "yes_votes", "no_votes")
+"""Columns of a DoesTheDogDie-style vote table."""
+PARENTS_GUIDE_COLUMNS = ("item", "category", "severity")
+"""Columns of a Parents Guide table."""
+
+
+def load_ddd_table(
+    path: str | Path,
+    *,
+    min_votes: int = 1,
+    source: str = "ddd",
+    catalog: Catalog | None = None,
+    taxonomy: TraitTaxonomy | None = None,
+    skip_unknown_tags: bool = False,
+) -> WarningsTable:
     """Load a DoesTheDogDie-style table with columns ``item, tag, yes_votes, no_votes``.
 
     A tag is present when it has more yes than no votes and at least ``min_votes`` yes votes; an item
-    that appears only with rejected tags is still annotated (the voters said "no").
+    that appears only with rejected tags is still annotated (the voters said "no"). An empty
+    ``no_votes`` cell reads as 0; the column itself must be there.
+
+    Args:
+        path: a CSV, TSV (``.tsv``/``.tab``) or JSONL file.
+        min_votes: yes votes a tag needs to count as present.
+        source: provenance written on every tag.
+        catalog: when given, every item id must be in it.
+        taxonomy: its tags are the vocabulary every ``tag`` must belong to (default: the built-in traits).
+        skip_unknown_tags: drop rows whose tag is outside the vocabulary (such a tag would flag no trait)
+            instead of failing; for full DoesTheDogDie exports.
+
+    Raises:
+        DataError: a missing column, a bad number, an unknown tag or item (names file, line and field).
     """
+    vocab = set((taxonomy or builtin_traits()).tags)
     table: dict[str, ItemWarnings] = {}
-    for n, row in _read_table(path):
+    for n, row in _read_table(path, DDD_COLUMNS):
         item = str(_need(row, "item", path, n)).strip()
+        _check_item(item, catalog, path, n)
         tag = str(_need(row, "tag", path, n)).strip()
         yes = _as_int(_need(row, "yes_votes", path, n), "yes_votes", path, n)
         no = _as_int(row.get("no_votes") or 0, "no_votes", path, n)
+        if tag not in vocab:
+            if skip_unknown_tags:
+                continue
+            raise DataError(unknown_tag_message(tag, vocab), path=path, line=n, field="tag")
         rec = table.setdefault(item, ItemWarnings(item_id=item, tags_assessed=True))
         if yes > no and yes >= min_votes:
             rec.tags[tag] = TagEvidence(tag=tag, source=source, yes_votes=yes, no_votes=no)
@@ -213,20 +287,34 @@ _CATEGORY_ALIASES = {**{c: c for c in PG_CATEGORIES}, **{v.lower(): k for k, v i
 _SEVERITY_ALIASES = {**{k.lower(): v for k, v in SEVERITIES.items()}, **{str(v): v for v in SEVERITIES.values()}}
 
 
-def load_parents_guide_table(path: str | Path, *, source: str = "parents-guide") -> WarningsTable:
+def load_parents_guide_table(
+    path: str | Path, *, source: str = "parents-guide", catalog: Catalog | None = None
+) -> WarningsTable:
     """Load a Parents Guide table with columns ``item, category, severity``.
 
     ``category`` is a category id (``violence_gore``) or IMDb's name ("Violence & Gore");
     ``severity`` is None/Mild/Moderate/Severe or 0–3.
+
+    Args:
+        path: a CSV, TSV (``.tsv``/``.tab``) or JSONL file.
+        source: provenance of the severities.
+        catalog: when given, every item id must be in it.
+
+    Raises:
+        DataError: a missing column, an unknown category, severity or item (names file, line and field).
     """
     table: dict[str, ItemWarnings] = {}
-    for n, row in _read_table(path):
+    for n, row in _read_table(path, PARENTS_GUIDE_COLUMNS):
         item = str(_need(row, "item", path, n)).strip()
+        _check_item(item, catalog, path, n)
         cat_raw = str(_need(row, "category", path, n)).strip()
         cat = _CATEGORY_ALIASES.get(cat_raw.lower()) or _CATEGORY_ALIASES.get(cat_raw)
         if cat is None:
+            near = close_matches(cat_raw, [*PG_CATEGORIES, *PG_CATEGORY_NAMES.values()], n=1)
+            hint = f"did you mean {near[0]!r}? " if near else ""
             raise DataError(
-                f"unknown category {cat_raw!r}; valid: {', '.join(PG_CATEGORIES)} or IMDb names",
+                f"unknown category {cat_raw!r}; {hint}valid: {', '.join(PG_CATEGORIES)} or IMDb names "
+                f"({', '.join(repr(v) for v in PG_CATEGORY_NAMES.values())})",
                 path=path,
                 line=n,
                 field="category",

@@ -5,6 +5,7 @@ from persafe.saferec.builder import (
     BuildResult,
     SafeRecConfig,
     build_saferec,
+    load_saferec_config,
     write_saferec,
 )
 from persafe.saferec.loader import SPLITS, load_safecrs, load_saferec
@@ -26,5 +27,6 @@ __all__ = [
     "load_phrase_bank",
     "load_safecrs",
     "load_saferec",
+    "load_saferec_config",
     "write_saferec",
 ]

@@ -1,6 +1,6 @@
 """Build SafeRec-ML100k: a personalized-safety recommendation benchmark from MovieLens-100k.
 
-Deterministic by seed (DESIGN.md §4): per-user chronological cuts (several per user), requests
+Deterministic by seed: per-user chronological cuts (several per user), requests
 written from the liked history, traits assigned so they are plausible for the user, constraint
 modes explicit / implicit / none, and ground truth filtered by the safety oracle.
 """
@@ -9,17 +9,19 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from pydantic import BaseModel, Field
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from persafe.catalog.movielens import MovieLens
 from persafe.catalog.oracle import DEFAULT_TAU, SafetyOracle, UnknownPolicy
-from persafe.catalog.traits import TraitTaxonomy
-from persafe.io import atomic_write_json, write_jsonl
+from persafe.catalog.traits import TraitTaxonomy, close_matches
+from persafe.errors import DataError
+from persafe.io import atomic_write_json, read_text, write_jsonl, yaml_line
 from persafe.saferec.phrases import PhraseBank, builtin_phrase_bank
 from persafe.saferec.schema import ChatMessage, SafeRecSample
 
@@ -37,7 +39,12 @@ MINOR_TRAITS = ("kid_safety", "horror", "gore", "torture", "sexual_violence")
 
 
 class SafeRecConfig(BaseModel):
-    """How to build SafeRec-ML100k. Every field has a default that gives the reference build."""
+    """How to build SafeRec-ML100k. Every field has a default that gives the reference build.
+
+    Unknown fields are refused, so that a misspelt option is an error rather than silently ignored.
+    """
+
+    model_config = ConfigDict(extra="forbid")
 
     seed: int = 0
     """Random seed; the same seed and data give the same benchmark, byte for byte."""
@@ -81,6 +88,73 @@ class SafeRecConfig(BaseModel):
     """Oracle policy for unannotated movies when filtering the ground truth."""
     traits: list[str] | None = None
     """Restrict assignment to these trait ids (default: every trait of the phrase bank)."""
+
+
+def load_saferec_config(
+    path: str | Path | None = None, *, defaults: Mapping[str, Any] | None = None, **overrides: Any
+) -> SafeRecConfig:
+    """Read a :class:`SafeRecConfig` from a YAML or JSON file of ``field: value`` pairs.
+
+    Values come, lowest precedence first, from the field defaults, ``defaults``, the file, and
+    ``overrides`` (an override whose value is ``None`` is ignored, so a command line can pass options
+    the user did not give as ``None``).
+
+    Args:
+        path: the file (``None``: no file).
+        defaults: values the file may replace (e.g. command-line options that always have a value).
+        **overrides: values that replace the file's.
+
+    Raises:
+        DataError: the file cannot be read or parsed, holds an unknown option (the message suggests the
+            nearest valid one) or an invalid value (names file, line and field).
+    """
+    fields: dict[str, Any] = {}
+    text: str | None = None
+    if path is not None:
+        path = Path(path)
+        text = read_text(path)
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as e:
+            mark = getattr(e, "problem_mark", None)
+            problem = getattr(e, "problem", None) or str(e)
+            raise DataError(
+                f"cannot parse YAML/JSON: {problem}", path=path, line=mark.line + 1 if mark is not None else None
+            ) from None
+        if data is None:
+            data = {}
+        if not isinstance(data, dict):
+            raise DataError(
+                f"expected a mapping of SafeRecConfig fields (such as 'seed: 0'), got {type(data).__name__}",
+                path=path,
+            )
+        fields = {str(k): v for k, v in data.items()}
+    given = {k: v for k, v in overrides.items() if v is not None}
+    merged = {**(defaults or {}), **fields, **given}
+    valid = list(SafeRecConfig.model_fields)
+    for key in merged:
+        if key not in SafeRecConfig.model_fields:
+            near = close_matches(key, valid, n=1)
+            guess = f"did you mean {near[0]!r}?" if near else f"valid options: {', '.join(valid)}"
+            in_file = key in fields and key not in given
+            raise DataError(
+                f"unknown option; {guess}",
+                path=path if in_file else None,
+                line=yaml_line(text, (key,)) if in_file else None,
+                field=key,
+            )
+    try:
+        return SafeRecConfig.model_validate(merged)
+    except ValidationError as e:
+        err = e.errors()[0]
+        key = str(err["loc"][0]) if err["loc"] else ""
+        in_file = key in fields and key not in given
+        raise DataError(
+            f"{err['msg']} (got {err.get('input')!r})",
+            path=path if in_file else None,
+            line=yaml_line(text, err["loc"]) if in_file else None,
+            field=".".join(str(p) for p in err["loc"]) or None,
+        ) from None
 
 
 class BuildResult(BaseModel):
