@@ -107,10 +107,10 @@ def test_results_written_atomically(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     with pytest.raises(PersafeError, match=r"no results\.json"):
         run.read_results()
     with pytest.raises(PersafeError, match="has not finished"):
-        load_run(tmp_path)
+        load_run(tmp_path, kind=None)
     run.write_results({"n_samples": 3, "x": float("nan")})
     assert run.read_results()["n_samples"] == 3
-    assert load_run(tmp_path) == (CONFIG, run.read_results())
+    assert load_run(tmp_path, kind=None) == (CONFIG, run.read_results())
 
     # a write that fails before the rename leaves the old file intact and no temporary file behind
     def boom(src: str, dst: str) -> None:
@@ -121,7 +121,8 @@ def test_results_written_atomically(tmp_path: Path, monkeypatch: pytest.MonkeyPa
         run.write_results({"n_samples": 4})
     monkeypatch.undo()
     assert run.read_results()["n_samples"] == 3
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.json", "manifest.json", "results.json"]
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == [".lock", "config.json", "manifest.json", "results.json"]  # the lock file stays, unlocked
 
 
 def test_atomic_write_json_creates_parents(tmp_path: Path) -> None:
@@ -132,4 +133,54 @@ def test_atomic_write_json_creates_parents(tmp_path: Path) -> None:
 
 def test_load_run_needs_a_run_folder(tmp_path: Path) -> None:
     with pytest.raises(PersafeError, match="not a run folder"):
-        load_run(tmp_path)
+        load_run(tmp_path, kind=None)
+
+
+def test_a_folder_is_locked_while_another_process_writes_it(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+    import time
+
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         "import sys, time; from persafe.runs import RunDir; r = RunDir(sys.argv[1], {'name': 'x'}); "
+         "print('locked', flush=True); time.sleep(30)", str(tmp_path)],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+        with pytest.raises(PersafeError, match=rf"is being written by pid {holder.pid}; wait for it"):
+            RunDir(tmp_path, {"name": "x"})
+    finally:
+        holder.kill()
+        holder.wait()
+    t0 = time.perf_counter()
+    while True:  # a killed writer leaves no stale lock: the operating system released it
+        try:
+            run = RunDir(tmp_path, {"name": "x"})
+            break
+        except PersafeError:
+            assert time.perf_counter() - t0 < 5
+            time.sleep(0.05)
+    run.append(_records("a"))
+    assert run.done_ids() == {"a"}
+    again = RunDir(tmp_path, {"name": "x"})  # the same process may open it twice (e.g. a resumed evaluation)
+    assert again.done_ids() == {"a"}
+
+
+def test_failed_records_are_not_done_and_a_retry_replaces_them(tmp_path: Path) -> None:
+    from persafe.runs import failed_summary
+
+    run = RunDir(tmp_path, CONFIG)
+    run.append([{"sample_id": "a", "status": "ok"}, {"sample_id": "b", "status": "failed", "error": "HTTP 500"}])
+    assert run.done_ids() == {"a"}
+    assert failed_summary(run.read_samples()) == {"n": 1, "sample_ids": ["b"], "errors": {"HTTP 500": 1}}
+    run.append([{"sample_id": "b", "status": "ok"}])
+    assert run.done_ids() == {"a", "b"} and failed_summary(run.read_samples())["n"] == 0
+
+
+def test_identity_not_paths_decides_a_resume(tmp_path: Path) -> None:
+    RunDir(tmp_path, {"data": "a/b"}, identity={"samples": "123"})
+    RunDir(tmp_path, {"data": "/abs/a/b"}, identity={"samples": "123"})  # another path to the same data
+    with pytest.raises(PersafeError, match=r"differs in: samples \(the content of the scored samples\)"):
+        RunDir(tmp_path, {"data": "a/b"}, identity={"samples": "456"})

@@ -80,3 +80,25 @@ def test_concurrent_writers_from_several_processes(tmp_path):
         p.join(60)
         assert p.exitcode == 0
     assert len(ResponseCache(path)) == 3 * 20 * 5
+
+
+def test_a_model_retrained_into_the_same_folder_is_not_served_the_old_answers(tmp_path, monkeypatch):
+    from persafe.llm import load_model
+    from persafe.llm.tiny import tiny_model, tiny_tokenizer
+
+    monkeypatch.setenv("PERSAFE_CACHE", str(tmp_path / "cache"))  # the fingerprint memo lives there
+    folder, params = tmp_path / "model", GenerationParams(max_new_tokens=12)
+    tok = tiny_tokenizer()
+    tok.save_pretrained(folder)
+    tiny_model(tok, seed=1).save_pretrained(folder)
+    cache = tmp_path / "c.sqlite"
+    before = load_model(f"hf:{folder}", cache=cache)
+    old = [g.text for g in before.generate(convs(2), params)]
+    assert all(g.cached for g in load_model(f"hf:{folder}", cache=cache).generate(convs(2), params))
+
+    tiny_model(tok, seed=2).save_pretrained(folder)  # "training" wrote new weights into the same folder
+    after = load_model(f"hf:{folder}", cache=cache)
+    assert after.name == before.name and after.fingerprint != before.fingerprint
+    fresh = after.generate(convs(2), params)
+    assert not any(g.cached for g in fresh) and [g.text for g in fresh] != old
+    assert len(ResponseCache(cache)) == 4

@@ -1,4 +1,4 @@
-"""The safety oracle: which items are unsafe for which traits (SafeCRS, DESIGN.md §3).
+"""The safety oracle: which items are unsafe for which traits (SafeCRS).
 
 ``risk(m, t) = max(ddd_trigger(m, t), pg_risk(m, t))`` and an item is unsafe for a trait when its
 risk reaches the threshold τ. The oracle materialises the items × traits risk matrix once, so every
@@ -8,6 +8,7 @@ evaluation, reward and guard decision is an array lookup.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import cached_property
 from itertools import chain
 from typing import Literal
 
@@ -176,6 +177,20 @@ class SafetyOracle:
         mask = np.zeros((len(lists), len(self.taxonomy)), dtype=bool)
         mask[np.repeat(np.arange(len(lists)), lens), flat] = True
         return mask
+
+    @cached_property
+    def fingerprint(self) -> str:
+        """Hash of what the oracle decides: the catalog's items, the traits and the unsafe / excluded
+        matrices (so a run resumes only under the same oracle, whatever files it was loaded from)."""
+        import hashlib
+
+        h = hashlib.sha256()
+        for it in self.catalog.items:
+            h.update(f"{it.item_id}\t{it.title}\t{it.year}\n".encode())
+        h.update("\t".join(self.taxonomy.ids).encode())
+        h.update(np.packbits(self.unsafe).tobytes())
+        h.update(np.packbits(self.excluded).tobytes())
+        return h.hexdigest()[:16]
 
     def violations(self, rows: np.ndarray, trait_mask: np.ndarray) -> np.ndarray:
         """Per slot: the item at ``rows[i, j]`` is unsafe for one of user ``i``'s traits.

@@ -1,6 +1,7 @@
 """A response cache: reruns of the same request are free.
 
-Keys are a hash of the model name, the generation parameters and the messages. SQLite in WAL mode
+Keys are a hash of the model's fingerprint (for a local model folder, its weights: a model retrained
+into the same folder gets new answers), the generation parameters and the messages. SQLite in WAL mode
 with a busy timeout makes the cache safe for several processes and threads writing at once.
 Failed generations (``error`` set) are never cached.
 """
@@ -15,6 +16,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from persafe.llm.base import ChatModel, Conversation, Generation, GenerationParams
+
+
+def model_fingerprint(model: ChatModel) -> str:
+    """A model's identity for caching and resuming: its ``fingerprint`` attribute when it has one
+    (local model folders hash their weights), else its ``name`` (servers: model name and base URL)."""
+    return str(getattr(model, "fingerprint", None) or model.name)
 
 
 def cache_key(model: str, params: GenerationParams, conversation: Conversation) -> str:
@@ -91,8 +98,14 @@ class CachedChatModel:
         self.model, self.cache = model, cache
         self.name = model.name
 
+    @property
+    def fingerprint(self) -> str:
+        """The wrapped model's fingerprint (see :func:`model_fingerprint`)."""
+        return model_fingerprint(self.model)
+
     def generate(self, conversations: Sequence[Conversation], params: GenerationParams) -> list[Generation]:
-        keys = [cache_key(self.name, params, c) for c in conversations]
+        fp = self.fingerprint
+        keys = [cache_key(fp, params, c) for c in conversations]
         hits = self.cache.get_many(keys)
         todo = [i for i, k in enumerate(keys) if k not in hits]
         fresh: dict[str, Generation] = {}

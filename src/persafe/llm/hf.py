@@ -70,6 +70,8 @@ class HFChatModel:
         import torch
 
         self.batch_size = batch_size
+        self._folders: list[str] = []
+        self._fingerprint: str | None = None
         if device == "auto":
             device = "cuda" if torch.cuda.is_available() else "mps" if torch.backends.mps.is_available() else "cpu"
         self.device = device
@@ -82,6 +84,7 @@ class HFChatModel:
             hf_logging.disable_progress_bar()  # persafe shows its own progress
 
             base, adapter = _resolve(path)
+            self._folders = [f for f in (base, adapter) if f and Path(f).expanduser().is_dir()]
             torch_dtype = (
                 (torch.bfloat16 if device == "cuda" else torch.float32) if dtype == "auto" else getattr(torch, dtype)
             )
@@ -98,6 +101,18 @@ class HFChatModel:
         if self.tokenizer.pad_token is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
         self.name = name or f"hf:{path}"
+
+    @property
+    def fingerprint(self) -> str:
+        """What the answers depend on: the content of the model (and adapter) folder, so that a model
+        retrained into the same folder is a different model; the name for a hub id or a model given in
+        memory."""
+        if self._fingerprint is None:
+            from persafe.fingerprint import digest, folder_fingerprint
+
+            parts = [folder_fingerprint(Path(f).expanduser()) for f in self._folders]
+            self._fingerprint = f"{self.name}#{digest(parts)}" if parts else self.name
+        return self._fingerprint
 
     def _prompt(self, conv: Conversation) -> str:
         msgs = [{"role": m.role, "content": m.content} for m in conv]

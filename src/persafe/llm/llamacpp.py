@@ -34,6 +34,17 @@ class LlamaCppChatModel:
             raise PersafeError(f"GGUF file not found: {gguf}")
         self.llm = Llama(model_path=gguf, n_ctx=n_ctx, n_threads=n_threads, verbose=False, logits_all=False)
         self.name = f"llamacpp:{gguf}"
+        self._gguf = gguf
+        self._fingerprint: str | None = None
+
+    @property
+    def fingerprint(self) -> str:
+        """The name plus a hash of the GGUF file's content (a replaced file is another model)."""
+        if self._fingerprint is None:
+            from persafe.fingerprint import file_digest
+
+            self._fingerprint = f"{self.name}#{file_digest(Path(self._gguf))[:16]}"
+        return self._fingerprint
 
     def generate(self, conversations: Sequence[Conversation], params: GenerationParams) -> list[Generation]:
         out = []

@@ -9,14 +9,19 @@
 ``llamacpp:/path/model.gguf``      in-process llama.cpp (optional extra)
 ``scripted:echo``                  a deterministic test model
 =================================  ===============================================================
+
+Servers are called with a per-request ``timeout`` (60 s), ``max_retries`` (4) and exponential
+``backoff`` (0.5 s); the environment variables ``PERSAFE_OPENAI_TIMEOUT``, ``PERSAFE_OPENAI_MAX_RETRIES``
+and ``PERSAFE_OPENAI_BACKOFF`` change them for every command (e.g. a slow local server).
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
-from persafe.errors import UnknownNameError
+from persafe.errors import PersafeError, UnknownNameError
 from persafe.llm.base import ChatModel
 
 BACKENDS = ("smollm2", "hf:", "openai:", "llamacpp:", "scripted:")
@@ -45,6 +50,30 @@ def load_model(spec: str, cache: str | Path | bool | None = None, **kwargs: Any)
     return model
 
 
+_OPENAI_ENV = {
+    "PERSAFE_OPENAI_TIMEOUT": ("timeout", float, 0.0),
+    "PERSAFE_OPENAI_MAX_RETRIES": ("max_retries", int, 0),
+    "PERSAFE_OPENAI_BACKOFF": ("backoff", float, 0.0),
+}
+
+
+def _openai_env() -> dict[str, Any]:
+    """Client settings from ``PERSAFE_OPENAI_*`` environment variables (checked, naming the variable)."""
+    out: dict[str, Any] = {}
+    for var, (key, kind, low) in _OPENAI_ENV.items():
+        raw = os.environ.get(var, "").strip()
+        if not raw:
+            continue
+        try:
+            value = kind(raw)
+        except ValueError:
+            value = None
+        if value is None or value < low or (key == "timeout" and value == 0):
+            raise PersafeError(f"environment variable {var}={raw!r} is not a valid {key} (a number ≥ {low})")
+        out[key] = value
+    return out
+
+
 def _build(spec: str, **kwargs: Any) -> ChatModel:
     if spec == "smollm2":
         from persafe.llm.hf import HFChatModel
@@ -62,7 +91,7 @@ def _build(spec: str, **kwargs: Any) -> ChatModel:
         from persafe.llm.openai_compat import OpenAIChatModel
 
         model, _, base_url = rest.partition("@")
-        return OpenAIChatModel(model, base_url=base_url or None, **kwargs)
+        return OpenAIChatModel(model, base_url=base_url or None, **{**_openai_env(), **kwargs})
     if kind == "llamacpp":
         from persafe.llm.llamacpp import LlamaCppChatModel
 
