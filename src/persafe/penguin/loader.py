@@ -1,17 +1,24 @@
 """Read scenario files in three shapes: the PENGUIN release (flat objects with snake_case attribute keys),
 the profile format (full-name keys such as ``Age`` or ``Past Self-Harm History``), and persafe's own
 JSONL (``Scenario`` records). Unknown values ("not given", "N/A", empty, null) become ``None``.
+
+The release is one file for all seven domains without a ``domain`` field: a record's domain is derived
+from its ``scenario``, which is the lowercase domain for real records and a leaf of the official scenario
+hierarchy (``data/scenario_hierarchy.json``) for synthetic ones.
 """
 
 from __future__ import annotations
 
+import difflib
+import functools
 import json
 import re
 from collections.abc import Iterator
+from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
 from persafe.errors import DataError
 from persafe.io import iter_jsonl, write_jsonl
@@ -86,19 +93,143 @@ def normalize_value(attribute: str, value: Any) -> str | None:
     return text
 
 
-def _domain(value: Any, fallback: str | None, where: dict[str, Any]) -> str:
-    if value is None or str(value).strip() == "":
-        if fallback is None:
-            raise DataError(
-                "no domain: add a 'domain' field, name the file after a domain (e.g. health.json) or pass domain=",
-                **where,
-            )
-        value = fallback
-    low = str(value).strip().lower()
-    low = _DOMAIN_SYNONYMS.get(low, low)
-    if low not in DOMAINS:
+DomainId = Literal["life", "education", "relationship", "health", "social", "financial", "career"]
+
+
+class ScenarioHierarchy(BaseModel):
+    """PENGUIN's scenario hierarchy (category → subcategory → leaves) and each category's domain."""
+
+    model_config = ConfigDict(frozen=True)
+
+    source: dict[str, str]
+    """Where the hierarchy was copied from (repository, path, commit)."""
+    domains: dict[str, DomainId]
+    """Category → persafe domain id."""
+    hierarchy: dict[str, dict[str, tuple[str, ...]]]
+    """Category → subcategory → leaf scenario names, in the authors' order."""
+
+    @model_validator(mode="after")
+    def _every_category_has_a_domain(self) -> ScenarioHierarchy:
+        if set(self.domains) != set(self.hierarchy):
+            raise ValueError("'domains' must map exactly the categories of 'hierarchy'")
+        return self
+
+    def leaves(self) -> dict[str, str]:
+        """Every leaf scenario name → its domain, in the authors' order."""
+        return {
+            leaf: self.domains[cat]
+            for cat, subs in self.hierarchy.items()
+            for leaves in subs.values()
+            for leaf in leaves
+        }
+
+    def names(self) -> dict[str, str]:
+        """Every category, subcategory and leaf name → its domain."""
+        out = {cat: self.domains[cat] for cat in self.hierarchy}
+        out |= {sub: self.domains[cat] for cat, subs in self.hierarchy.items() for sub in subs}
+        return out | self.leaves()
+
+
+@functools.cache
+def scenario_hierarchy() -> ScenarioHierarchy:
+    """The hierarchy shipped in ``persafe/penguin/data/scenario_hierarchy.json``."""
+    text = resources.files("persafe.penguin").joinpath("data/scenario_hierarchy.json").read_text(encoding="utf-8")
+    return ScenarioHierarchy.model_validate_json(text)
+
+
+def _squash(text: str) -> str:
+    """``text`` without case, whitespace or punctuation (``"Breakup / divorce"`` → ``"breakupdivorce"``)."""
+    return re.sub(r"[^a-z0-9]+", "", text.casefold())
+
+
+def _spaced(text: str) -> str:
+    """``text`` lower-case with runs of other characters as one space (for fuzzy matching)."""
+    return " ".join(re.findall(r"[a-z0-9]+", text.casefold()))
+
+
+@functools.cache
+def _scenario_index() -> dict[str, tuple[str, str | None]]:
+    """Squashed name → ``(domain, official spelling)``; the spelling is ``None`` for domain names."""
+    index: dict[str, tuple[str, str | None]] = {}
+    entries = [(name, (dom, None)) for name, dom in ({d: d for d in DOMAINS} | _DOMAIN_SYNONYMS).items()]
+    entries += [(name, (dom, name)) for name, dom in scenario_hierarchy().names().items()]
+    for name, hit in entries:
+        known = index.setdefault(_squash(name), hit)
+        if known[0] != hit[0]:  # a packaging error, not a user's: the shipped data is inconsistent
+            raise RuntimeError(f"scenario name {name!r} maps to both {known[0]} and {hit[0]}")
+    return index
+
+
+def match_scenario(text: str) -> tuple[str, str] | None:
+    """The domain a ``scenario`` value names, and the scenario text to keep.
+
+    A domain name (or synonym) gives that domain, the text kept as written; a category, subcategory or
+    leaf of the scenario hierarchy gives its category's domain, the text in the official spelling.
+    Matching ignores case, whitespace and punctuation.
+
+    Returns:
+        ``(domain, scenario_text)``, or ``None`` when ``text`` names neither.
+
+    Example:
+        >>> match_scenario("breakup / divorce"), match_scenario("education"), match_scenario("a bad week")
+        (('relationship', 'Breakup/Divorce'), ('education', 'education'), None)
+    """
+    hit = _scenario_index().get(_squash(text))
+    return None if hit is None else (hit[0], hit[1] or text.strip())
+
+
+def nearest_scenarios(text: str, n: int = 3) -> list[str]:
+    """Up to ``n`` known leaves (or domain names) closest to ``text``, best first."""
+    known = {_spaced(name): name for name in (*DOMAINS, *scenario_hierarchy().leaves())}
+    return [known[m] for m in difflib.get_close_matches(_spaced(text), known, n=n, cutoff=0.6)]
+
+
+def _domain(value: Any, where: dict[str, Any]) -> str:
+    """A record's ``domain``/``category`` value (a domain, synonym or hierarchy name) as a domain id."""
+    hit = match_scenario(str(value))
+    if hit is None:
         raise DataError(f"unknown domain {value!r}; valid: {', '.join(DOMAINS)}", field="domain", **where)
-    return low
+    return hit[0]
+
+
+def _fallback_domain(domain: str | None, stem: str, path: str | Path | None = None) -> str | None:
+    """The fallback domain: ``domain`` when given (checked), else the file stem when it names a domain."""
+    if domain is None or not domain.strip():
+        low = _DOMAIN_SYNONYMS.get(stem.lower(), stem.lower())
+        return low if low in DOMAINS else None
+    hit = match_scenario(domain)
+    if hit is None:
+        raise DataError(
+            f"unknown fallback domain {domain!r} (domain= / --domain); valid: {', '.join(DOMAINS)}", path=path
+        )
+    return hit[0]
+
+
+def _derived_domain(fields: dict[str, Any], index: int, fallback: str | None, where: dict[str, Any]) -> tuple[str, str]:
+    """``(domain, scenario text)`` of a record: its ``domain`` field, else its ``scenario``, else ``fallback``."""
+    text = str(fields.get("scenario") or "").strip()
+    explicit = fields.get("domain") or fields.get("category")
+    if explicit is not None and str(explicit).strip():
+        return _domain(explicit, where), text
+    if text and (hit := match_scenario(text)) is not None:
+        return hit
+    if fallback is not None:
+        return fallback, text
+    if not text:
+        raise DataError(
+            f"record {index}: no domain: add a 'domain' field, name the file after a domain (e.g. health.json) "
+            "or pass domain= (CLI: --domain)",
+            **where,
+        )
+    near = nearest_scenarios(text)
+    hint = f"nearest known: {', '.join(map(repr, near))}" if near else "no known scenario is close"
+    raise DataError(
+        f"record {index}: cannot derive a domain from scenario {text!r}: it is neither a domain "
+        f"({', '.join(DOMAINS)}) nor a category, subcategory or leaf of PENGUIN's scenario hierarchy ({hint}); "
+        "fix the spelling, add a 'domain' field, or pass domain= (CLI: --domain) as the fallback for such records",
+        field="scenario",
+        **where,
+    )
 
 
 def record_to_scenario(
@@ -109,9 +240,13 @@ def record_to_scenario(
     Args:
         obj: the record.
         index: its position in the file (for a generated id).
-        stem: the file's stem (id prefix; also the domain when it names one).
-        domain: the domain of records that have none.
+        stem: the file's stem (id prefix; also the fallback domain when it names one).
+        domain: the fallback domain of records whose domain cannot be derived (no ``domain`` field and a
+            ``scenario`` that names no domain and no part of the scenario hierarchy).
         where: ``path``/``line`` for error messages.
+
+    Raises:
+        DataError: a field is missing or invalid, or the domain cannot be derived and there is no fallback.
     """
     where = where or {}
     if isinstance(obj.get("profile"), dict) and "scenario_id" in obj:  # persafe's own format
@@ -132,12 +267,12 @@ def record_to_scenario(
     source = str(fields.get("source") or "synthetic").strip().lower()
     if source not in _SOURCE_SYNONYMS:
         raise DataError(f"unknown source {source!r}; valid: real, synthetic, generated", field="source", **where)
-    fallback = domain or (stem.lower() if _DOMAIN_SYNONYMS.get(stem.lower(), stem.lower()) in DOMAINS else None)
+    derived, text = _derived_domain(fields, index, _fallback_domain(domain, stem), where)
     return Scenario(
         scenario_id=str(fields.get("scenario_id") or fields.get("id") or f"{stem}-{index:05d}"),
-        domain=_domain(fields.get("domain") or fields.get("category"), fallback, where),  # type: ignore[arg-type]
+        domain=derived,  # type: ignore[arg-type]
         source=_SOURCE_SYNONYMS[source],  # type: ignore[arg-type]
-        scenario=str(fields.get("scenario") or "").strip(),
+        scenario=text,
         query=query.strip(),
         profile=profile,
     )
@@ -171,8 +306,10 @@ def load_scenarios(path: str | Path, domain: str | None = None) -> list[Scenario
     Args:
         path: ``.jsonl`` (one object per line) or ``.json`` (an array, or an object with a
             ``scenarios``/``data`` array).
-        domain: the domain of records without a ``domain`` field (default: the file name when it names a
-            domain, e.g. ``health.json``).
+        domain: the fallback domain, used only for records whose domain cannot be derived (default: the
+            file name when it names a domain, e.g. ``health.json``). A record's own ``domain`` field comes
+            first, then its ``scenario`` when that is a domain name (the release's real records) or a
+            category, subcategory or leaf of ``scenario_hierarchy()`` (its synthetic records).
 
     Returns:
         The scenarios, in file order.
@@ -182,9 +319,10 @@ def load_scenarios(path: str | Path, domain: str | None = None) -> list[Scenario
             records share an id.
 
     Example:
-        >>> load_scenarios("penguin_health.jsonl", domain="health")  # doctest: +SKIP
+        >>> load_scenarios("penguin.json")  # the release, all seven domains  # doctest: +SKIP
     """
     path = Path(path)
+    _fallback_domain(domain, path.stem, path)  # a bad domain= fails even when no record needs it
     out, seen = [], set()
     for i, obj, where in _records(path):
         s = record_to_scenario(obj, i, stem=path.stem, domain=domain, where=where)
