@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from persafe.catalog import Catalog, Item, MovieLens, TitleIndex, display_title, normalize_title
-from persafe.catalog.titles import YEAR_TOLERANCE, title_aliases
+from persafe.catalog.titles import YEAR_TOLERANCE, title_aliases, title_numbers
 
 
 @pytest.mark.parametrize(
@@ -116,3 +116,68 @@ def test_movielens_titles(movielens: MovieLens) -> None:
     assert cat.items[m.index].title == "Usual Suspects, The"
     assert cat.items[m.index].display == "The Usual Suspects (1995)"
     assert cat.get(m.index + 1).item_id == cat.items[m.index].item_id  # MovieLens ids are 1-based rows
+
+
+# --- rules that hold on real catalogs --------------------------------------------------------------
+
+
+@pytest.fixture
+def sequels() -> TitleIndex:
+    return TitleIndex(
+        [
+            "Moon Patrol",
+            "Moon Patrol 3",
+            "Harbor Kings II",
+            "Harbor Kings III",
+            "Night Shift: Part 2",
+            "Baker and I, The",
+        ],
+        [2008, 2016, 1990, 1994, 2001, 1999],
+    )
+
+
+def test_fuzzy_match_needs_the_same_numbers(sequels: TitleIndex) -> None:
+    # the next, non-existent sequel is not its neighbour
+    assert sequels.match("Moon Patrol 2", 2014).index == -1
+    assert sequels.match("Moon Patrol 4", 2016).index == -1
+    assert sequels.match("Harbor Kings IV", 1994).index == -1
+    assert sequels.match("Harbor Kings II", 1992).index == 2
+    assert sequels.match("Harbor Kings III", 1992).index == 3
+    assert sequels.match("Night Shift: Part 3", 2001).index == -1
+    # nor is the first film its sequel, or the other way round
+    assert TitleIndex(["Moon Patrol 2"], [2010]).match("Moon Patrol", 2010).index == -1
+    assert TitleIndex(["Moon Patrol"], [2010]).match("Moon Patrol 2", 2010).index == -1
+
+
+def test_fuzzy_match_with_the_same_numbers_still_works(sequels: TitleIndex) -> None:
+    assert sequels.match("Moon Patrl 3", 2016).index == 1
+    assert sequels.match("Moon Patrol3", 2016).index == 1  # a digit glued to a word is still a number
+    assert sequels.match("Harbour Kings II", 1990).index == 2
+    assert sequels.match("Night Shfit: Part 2", 2001).index == 4
+    assert sequels.match("The Bakers and I", 1999).index == 5  # "I" is the pronoun, not one
+
+
+def test_title_numbers() -> None:
+    assert title_numbers("moon patrol 3") == ("3",)
+    assert title_numbers("harbor kings iii") == ("3",)
+    assert title_numbers("part 2 007") == ("2", "7")
+    assert title_numbers("baker and i") == ()
+    assert title_numbers("mix vivid") == ()
+    assert title_numbers("rocky xiv") == ("14",)
+
+
+def test_the_article_as_written_decides_between_two_works() -> None:
+    idx = TitleIndex(["Father", "Father, The", "Orchard, The"], [2020, 2020, 2011], popularity=[100, 1, 1])
+    assert idx.match("The Father", 2020).index == 1
+    assert idx.match("Father, The", 2020).index == 1
+    assert idx.match("Father", 2020).index == 0
+    assert idx.match("the father").index == 1
+    assert idx.match("Orchard", 2011).index == 2  # without the article it still matches the only one
+    # the year still decides first: only the other form is close enough
+    idx = TitleIndex(["Father", "Father, The"], [2020, 1990])
+    assert idx.match("The Father", 2020).index == 0
+
+
+def test_overlong_or_odd_input_matches_nothing(index: TitleIndex) -> None:
+    assert index.match("Heat" + " " * 10_000, 1995).index == -1
+    assert index.match(None).index == -1  # type: ignore[arg-type]
