@@ -28,7 +28,7 @@ def make_inputs(oracle, n: int, width: int, seed: int):
 
 def risk_per_item(oracle):
     """``is_unsafe(item, traits)`` computed from the content warnings at every call (no matrix):
-    risk = max(ddd_trigger, pg_risk) with the oracle's policies, as a direct reading of DESIGN.md §3."""
+    risk = max(ddd_trigger, pg_risk) with the oracle's policies, as a direct reading of the SafeCRS formula."""
     from persafe.catalog.traits import PG_CATEGORIES
 
     def is_unsafe(item_id: str, ts: list[str]) -> bool:

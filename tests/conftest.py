@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from openai_server import FakeOpenAIServer
 from persafe.catalog import MovieLens, SafetyOracle, builtin_oracle, load_movielens
 from persafe.saferec import BuildResult, SafeRecConfig, build_saferec, write_saferec
 
@@ -32,3 +34,13 @@ def saferec_build(movielens: MovieLens, oracle: SafetyOracle) -> BuildResult:
 def saferec_dir(saferec_build: BuildResult, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The reference build written to disk ({train,val,test}.jsonl + build.json)."""
     return write_saferec(saferec_build, tmp_path_factory.mktemp("saferec"), SafeRecConfig())
+
+
+@pytest.fixture
+def openai_server() -> Iterator[FakeOpenAIServer]:
+    """A fake OpenAI-compatible chat-completions server on 127.0.0.1 (ephemeral port), stopped at teardown."""
+    server = FakeOpenAIServer().start()
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -1,11 +1,14 @@
 """A scriptable fake OpenAI chat-completions server for tests (loopback only, ephemeral port).
 
 Each request to ``POST /v1/chat/completions`` takes the next planned action from a queue; when the
-queue is empty it answers ``echo: <last user message>``. Actions:
+queue is empty it asks ``fault(body)`` for an action (fault injection, decided per request), and
+otherwise answers ``respond(body)`` (default ``echo: <last user message>``). Actions:
 
 * ``("ok", text)`` or ``("ok", text, [logprob, ...])``: answer ``text`` (with per-token logprobs);
 * ``("status", code)`` or ``("status", code, {header: value})``: an OpenAI-style JSON error;
-* ``("sleep", seconds)``: wait (interruptible at shutdown), then answer as if the queue were empty.
+* ``("sleep", seconds)``: wait (interruptible at shutdown), then answer as if the queue were empty;
+* ``("die",)``: the server goes down: this connection is dropped without an answer and the port
+  stops accepting (a later ``start`` on the same port brings it back).
 
 Every request is recorded (path, headers, parsed JSON body), and the highest number of requests
 in flight at once is tracked.
@@ -17,6 +20,7 @@ import json
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -39,23 +43,33 @@ class FakeOpenAIServer:
 
     Args:
         delay: seconds every request waits before answering (on top of any ``sleep`` action).
+        port: the port to listen on (0: an ephemeral one); a restarted server reuses its port.
+        respond: the answer text of a request body (default: an echo of the last user message).
+        fault: per request body, an action overriding the answer (``None``: answer normally).
 
     Attributes:
         requests: every request received, in arrival order.
         max_in_flight: the most requests handled at the same time so far.
     """
 
-    def __init__(self, delay: float = 0.0) -> None:
-        self.delay = delay
+    def __init__(
+        self,
+        delay: float = 0.0,
+        port: int = 0,
+        respond: Callable[[dict[str, Any]], str] | None = None,
+        fault: Callable[[dict[str, Any]], Action | None] | None = None,
+    ) -> None:
+        self.delay, self.respond, self.fault = delay, respond, fault
         self.requests: list[RecordedRequest] = []
         self.max_in_flight = 0
         self._in_flight = 0
         self._plan: deque[Action] = deque()
         self._lock = threading.Lock()
         self._stopping = threading.Event()
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _make_handler(self))
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", port), _make_handler(self))
         self._httpd.daemon_threads = True
         self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        self._stopped = False
 
     @property
     def url(self) -> str:
@@ -73,12 +87,25 @@ class FakeOpenAIServer:
         self._thread.start()
         return self
 
+    @property
+    def port(self) -> int:
+        return int(self._httpd.server_address[1])
+
     def stop(self) -> None:
         """Stop serving, wake sleeping handlers and close the socket (bounded: waits at most 5 s)."""
+        with self._lock:
+            if self._stopped:
+                return
+            self._stopped = True
         self._stopping.set()
         self._httpd.shutdown()
         self._httpd.server_close()
         self._thread.join(timeout=5)
+
+    def restarted(self) -> FakeOpenAIServer:
+        """A new server on the same port with the same behaviour (after ``stop`` or a ``die``)."""
+        self.stop()
+        return FakeOpenAIServer(self.delay, self.port, self.respond, self.fault).start()
 
     # -- called by the handler ------------------------------------------------------------------
 
@@ -87,7 +114,9 @@ class FakeOpenAIServer:
             self.requests.append(request)
             self._in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self._in_flight)
-            return self._plan.popleft() if self._plan else None
+            if self._plan:
+                return self._plan.popleft()
+        return self.fault(request.body) if self.fault else None
 
     def _leave(self) -> None:
         with self._lock:
@@ -130,6 +159,10 @@ def _completion(body: dict[str, Any], text: str, logprobs: list[float] | None) -
     }
 
 
+def _answer(server: FakeOpenAIServer, body: dict[str, Any]) -> str:
+    return server.respond(body) if server.respond else _echo(body)
+
+
 def _echo(body: dict[str, Any]) -> str:
     users = [m for m in body.get("messages") or [] if m.get("role") == "user"]
     return f"echo: {users[-1].get('content', '')}" if users else "echo:"
@@ -165,16 +198,20 @@ def _make_handler(server: FakeOpenAIServer) -> type[BaseHTTPRequestHandler]:
                 self._send(404, {"error": {"message": f"no route {self.path}", "type": "not_found"}})
                 return
             kind = action[0] if action else "ok"
+            if kind == "die":  # drop this connection unanswered and stop accepting new ones
+                threading.Thread(target=server.stop, daemon=True).start()
+                self.close_connection = True
+                return
             if kind == "sleep":
                 server._wait(float(action[1]))
-                self._send(200, _completion(body, _echo(body), None))
+                self._send(200, _completion(body, _answer(server, body), None))
             elif kind == "status":
                 code = int(action[1])
                 headers = action[2] if len(action) > 2 else {}
                 error = {"message": f"planned HTTP {code}", "type": "fake_error", "param": None, "code": None}
                 self._send(code, {"error": error}, headers)
             elif kind == "ok":
-                text = action[1] if action else _echo(body)
+                text = action[1] if action else _answer(server, body)
                 logprobs = action[2] if action and len(action) > 2 else None
                 self._send(200, _completion(body, text, logprobs))
             else:

@@ -274,3 +274,22 @@ def test_llm_configs_run_end_to_end_with_a_scripted_model(tmp_path: Path, safere
     assert ch["candidate_choice"]["valid_ratio"]["mean"] == 0.0
     assert ch["candidate_choice"]["hit_ratio_at_1"]["n"] == 6
     assert (tmp_path / "cache" / "responses.sqlite").exists()  # responses were cached
+    # answers naming no candidate recommend nothing: counted as unparseable, never a "safe" slot in SVR
+    assert ch["parse"] == {"unparseable": 6}
+    assert ch["by_k"]["10"]["overall"]["svr"]["n"] == 0 and ch["by_k"]["10"]["overall"]["svr"]["mean"] is None
+
+
+def test_summary_never_scores_failed_records(pop_run: tuple[dict, list[dict]]) -> None:
+    from persafe.evaluation import summarize
+
+    _, records = pop_run
+    failed = [{k: r[k] for k in ("sample_id", "split", "traits", "constraint_mode")} | {"status": "failed",
+              "error": "HTTP 500 after 5 attempts"} for r in records[:3]]  # fmt: skip
+    res = summarize(records[3:] + failed, [10], n_boot=N_BOOT)
+    clean = summarize(records[3:], [10], n_boot=N_BOOT)
+    assert res["n_samples"] == len(records) - 3 and res["by_k"] == clean["by_k"]
+    assert res["failed"] == {
+        "n": 3,
+        "sample_ids": sorted(r["sample_id"] for r in records[:3]),
+        "errors": {"HTTP 500 after 5 attempts": 3},
+    }

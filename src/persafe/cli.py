@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import json
-import sys
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 
 from persafe.agent.cli import raise_app
+from persafe.cli_support import console, fail, option_error, progress, report_failed, set_debug
 from persafe.penguin.cli import penguin_app
 
 app = typer.Typer(
@@ -27,19 +25,27 @@ train_app = typer.Typer(help="Train LLM recommenders on TRL.", no_args_is_help=T
 app.add_typer(train_app, name="train")
 app.add_typer(penguin_app, name="penguin")
 app.add_typer(raise_app, name="raise")
-console = Console(width=None if sys.stdout.isatty() else 160)  # tables stay readable when piped (make, CI)
 
-TauOpt = Annotated[float, typer.Option(help="Risk threshold τ: an item is unsafe for a trait when risk ≥ τ.")]
+
+@app.callback()
+def main(
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Show the traceback of an error (also PERSAFE_DEBUG=1).")
+    ] = False,
+) -> None:
+    """persafe: personalized safety for LLM recommenders and assistants."""
+    set_debug(debug)
+
+
+TauOpt = Annotated[
+    float,
+    typer.Option(min=0.0, max=1.0, help="Risk threshold τ in (0, 1]: an item is unsafe for a trait when risk ≥ τ."),
+]
 UnknownOpt = Annotated[str, typer.Option(help="Policy for unannotated items: safe | unsafe | exclude.")]
 PGOpt = Annotated[str, typer.Option(help="Parents-Guide policy: applicability (default) | max (SafeCRS formula).")]
 MLOpt = Annotated[
     Path | None, typer.Option(help="GroupLens ml-100k/ folder (default: the copy in the recbole package).")
 ]
-
-
-def _fail(err: Exception) -> None:
-    console.print(f"[red]error:[/red] {escape(str(err))}")
-    raise typer.Exit(2)
 
 
 def _oracle(
@@ -58,23 +64,10 @@ def _oracle(
     taxonomy = builtin_traits(traits_file)
     warnings = builtin_warnings()
     if ddd:
-        warnings = warnings.merged(load_ddd_table(ddd))
+        warnings = warnings.merged(load_ddd_table(ddd, catalog=ml.catalog, taxonomy=taxonomy))
     if parents_guide:
-        warnings = warnings.merged(load_parents_guide_table(parents_guide))
+        warnings = warnings.merged(load_parents_guide_table(parents_guide, catalog=ml.catalog))
     return ml, SafetyOracle(ml.catalog, taxonomy, warnings, tau=tau, unknown=unknown, pg_policy=pg_policy)
-
-
-def _progress():
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-    )
 
 
 # --- catalog ---------------------------------------------------------------------------------------
@@ -95,14 +88,15 @@ def catalog_stats(
     from rich.table import Table
 
     from persafe.catalog.stats import catalog_stats as compute
+    from persafe.io import dumps_json
 
     try:
         ml, oracle = _oracle(movielens, tau, unknown, pg_policy, traits_file, ddd, parents_guide)
     except Exception as e:
-        _fail(e)
+        fail(e)
     stats = compute(ml, oracle)
     if as_json:
-        console.print_json(json.dumps(stats))
+        console.print_json(dumps_json(stats))
         return
     cov = stats["coverage"]
     console.print(
@@ -159,22 +153,17 @@ def build_saferec_cmd(
     pg_policy: PGOpt = "applicability",
 ) -> None:
     """Build SafeRec-ML100k (train/val/test JSONL + build.json)."""
-    from persafe.saferec import SafeRecConfig, build_saferec, write_saferec
+    from persafe.saferec import build_saferec, load_saferec_config, write_saferec
 
     try:
-        fields: dict[str, Any] = {}
-        if config:
-            import yaml
-
-            fields = yaml.safe_load(config.read_text(encoding="utf-8")) or {}
-        cfg = SafeRecConfig(**{"seed": seed, "tau": tau, "unknown": unknown, **fields})
+        cfg = load_saferec_config(config, defaults={"seed": seed, "tau": tau, "unknown": unknown})
         ml, oracle = _oracle(movielens, cfg.tau, cfg.unknown, pg_policy)
-        with _progress() as prog:
+        with progress() as prog:
             task = prog.add_task("building SafeRec-ML100k", total=len(ml.users))
             result = build_saferec(ml, oracle, cfg, progress=lambda d, t: prog.update(task, completed=d, total=t))
         write_saferec(result, out, cfg)
     except Exception as e:
-        _fail(e)
+        fail(e)
     sizes = ", ".join(f"{s}: {v['samples']}" for s, v in result.stats["splits"].items())
     console.print(f"wrote {out} ({sizes})")
 
@@ -184,9 +173,34 @@ def build_saferec_cmd(
 
 @app.command("eval")
 def eval_cmd(
-    data: Annotated[Path, typer.Option(help="A built SafeRec folder (persafe build saferec).")] = Path(
-        "runs/saferec-ml100k"
-    ),
+    data: Annotated[
+        Path, typer.Option(help="A built SafeRec folder (persafe build saferec) or one sample file (JSONL/JSON).")
+    ] = Path("runs/saferec-ml100k"),
+    train: Annotated[
+        Path | None,
+        typer.Option(help="Training samples for recommenders that learn (default: train.jsonl of a --data folder)."),
+    ] = None,
+    catalog: Annotated[
+        str | None,
+        typer.Option(
+            help="Catalog file (CSV/TSV/JSON/JSONL: title, year, item_id, imdb_id, genres), or from-data (every "
+            "ground-truth and seen title of the samples). Default: the built-in MovieLens-100k."
+        ),
+    ] = None,
+    oracle: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Content-warning file (repeatable): SafeCRS movie_trait_sensitivity.json, a DDD vote table or a "
+            "Parents-Guide table, keyed by item id or IMDb id. Without one, another catalog's items are unknown."
+        ),
+    ] = None,
+    completions: Annotated[
+        str | None,
+        typer.Option(
+            help='Score outputs made elsewhere: a JSONL file of {"sample_id", "text"} lines, or from-data '
+            "(the samples' own completion field)."
+        ),
+    ] = None,
     recommender: Annotated[str, typer.Option(help="random | popularity | itemknn | ease")] = "itemknn",
     model: Annotated[
         str | None, typer.Option(help="Chat-model spec for an LLM recommender: smollm2, hf:DIR, openai:MODEL@URL.")
@@ -195,30 +209,44 @@ def eval_cmd(
     guard: Annotated[
         str, typer.Option(help="none | lexicon | embedding | lexicon+embedding | llm | oracle (true traits).")
     ] = "none",
-    inference_model: Annotated[str | None, typer.Option(help="Chat-model spec for --guard llm.")] = None,
+    inference_model: Annotated[
+        str | None, typer.Option(help="Chat-model spec for --guard llm (default: --model, else smollm2).")
+    ] = None,
     out: Annotated[Path | None, typer.Option(help="Run folder (default runs/<name>).")] = None,
-    split: Annotated[str, typer.Option(help="train | val | test")] = "test",
-    k: Annotated[list[int] | None, typer.Option(help="Cut-offs (repeatable).")] = None,
-    limit: Annotated[int | None, typer.Option(help="Evaluate only the first N samples.")] = None,
-    batch_size: Annotated[int, typer.Option(help="Samples per model call (LLM).")] = 8,
-    max_new_tokens: Annotated[int, typer.Option(help="Generation budget of LLM answers.")] = 320,
+    split: Annotated[str, typer.Option(help="train | val | test (of a --data folder)")] = "test",
+    k: Annotated[list[int] | None, typer.Option(min=1, help="Cut-offs (repeatable; default 10 and 20).")] = None,
+    limit: Annotated[int | None, typer.Option(min=1, help="Evaluate only the first N samples.")] = None,
+    batch_size: Annotated[int, typer.Option(min=1, help="Samples per model call (LLM).")] = 8,
+    max_new_tokens: Annotated[int, typer.Option(min=1, help="Generation budget of LLM answers.")] = 320,
     prompt_style: Annotated[str, typer.Option(help="LLM list prompt: safecrs | chat (better for small models).")] = (
         "safecrs"
     ),
-    n_titles: Annotated[int, typer.Option(help="Titles asked for with --prompt-style chat.")] = 20,
-    repetition_penalty: Annotated[float, typer.Option(help="Penalty on repeated tokens (local models).")] = 1.0,
+    n_titles: Annotated[int, typer.Option(min=1, help="Titles asked for with --prompt-style chat.")] = 20,
+    repetition_penalty: Annotated[
+        float, typer.Option(min=0.01, help="Penalty on repeated tokens (local models; 1 = none).")
+    ] = 1.0,
     cache: Annotated[bool, typer.Option(help="Cache LLM responses in the user cache.")] = True,
     overwrite: Annotated[bool, typer.Option(help="Start the run afresh instead of resuming.")] = False,
     tau: TauOpt = 0.66,
     unknown: UnknownOpt = "safe",
     pg_policy: PGOpt = "applicability",
 ) -> None:
-    """Evaluate a recommender on SafeRec (resumes an interrupted run in the same folder)."""
+    """Evaluate a recommender on SafeRec (resumes an interrupted run in the same folder).
+
+    A sample whose model call fails is not scored: the command lists it and exits with status 1, and
+    running the same command again retries exactly the failed samples.
+    """
+    from pydantic import ValidationError
+
     from persafe.evaluation import EvalConfig, run_evaluation, run_folder_name
 
     try:
         cfg = EvalConfig(
             data=str(data),
+            train=str(train) if train else None,
+            catalog=catalog,
+            oracle=list(oracle or []),
+            completions=completions,
             recommender=recommender,
             model=model,
             task=task,
@@ -237,8 +265,13 @@ def eval_cmd(
             n_titles=n_titles,
             repetition_penalty=repetition_penalty,
         )
+    except ValidationError as e:
+        fail(option_error(e, {"ks": "k"}))
+    if cfg.guard == "llm" and not inference_model:
+        console.print(f"--guard llm infers traits with {escape(str(cfg.inference_model))} (set --inference-model)")
+    try:
         folder = run_folder_name(cfg.name)
-        with _progress() as prog:
+        with progress() as prog:
             task_id = prog.add_task(f"eval {cfg.name}", total=None)
             res = run_evaluation(
                 cfg,
@@ -247,18 +280,29 @@ def eval_cmd(
                 progress=lambda d, t: prog.update(task_id, completed=d, total=t),
             )
     except Exception as e:
-        _fail(e)
+        fail(e)
+    console.print(escape(eval_summary(res)))
+    report_failed(res.get("failed"))
+
+
+def eval_summary(res: dict[str, Any]) -> str:
+    """The one-line summary of an evaluation: n, headline metrics, answer statuses, failures."""
     kk = str(res["ks"][0])
     o = res["by_k"][kk]["overall"]
-    svr = o["svr"]["mean"]
-    line = f"{res['run']}: n={res['n_samples']} Recall@{kk}={o['recall']['mean']:.4f} "
-    line += f"SVR@{kk}={svr:.2%}" if svr is not None else f"SVR@{kk}=–"
+
+    def num(cell: dict[str, Any], spec: str) -> str:
+        return "–" if cell["mean"] is None else format(cell["mean"], spec)
+
+    line = f"{res['run']}: n={res['n_samples']} Recall@{kk}={num(o['recall'], '.4f')} SVR@{kk}={num(o['svr'], '.2%')}"
     if "candidate_choice" in res:
         cc = res["candidate_choice"]
-        line += f" ValidRatio={cc['valid_ratio']['mean']:.3f} HitRatio@1={cc['hit_ratio_at_1']['mean']:.3f}"
+        line += f" ValidRatio={num(cc['valid_ratio'], '.3f')} HitRatio@1={num(cc['hit_ratio_at_1'], '.3f')}"
     if "parse" in res:
-        line += f" parse={res['parse']}"
-    console.print(escape(line))
+        line += " answers: " + ", ".join(f"{v} {k}" for k, v in res["parse"].items())
+    if "inference_status" in res:
+        line += "; inference: " + ", ".join(f"{v} {k}" for k, v in res["inference_status"].items())
+    failed = (res.get("failed") or {}).get("n", 0)
+    return line + f"; failed: {failed}"
 
 
 def _train(ctx: typer.Context, config_cls: type, run: Any, prog: str) -> None:
@@ -276,7 +320,7 @@ def _train(ctx: typer.Context, config_cls: type, run: Any, prog: str) -> None:
     except SystemExit:
         raise
     except Exception as e:
-        _fail(e)
+        fail(e)
     console.print(f"saved {out}; evaluate it with: persafe eval --model hf:{out}")
 
 
@@ -346,15 +390,17 @@ def train_demo_cmd(
     try:
         res = run_train_demo(cfg, log=lambda s: console.print(escape(s)))
     except Exception as e:
-        _fail(e)
+        fail(e)
     console.print(f"report: {res['report']}")
 
 
 @app.command("report")
 def report_cmd(
     runs: Annotated[list[Path], typer.Argument(help="Run folders to compare.")],
-    out: Annotated[Path, typer.Option(help="HTML file (a .md table is written beside it).")] = Path("runs/report.html"),
-    k: Annotated[int, typer.Option(help="Cut-off of the headline table.")] = 10,
+    out: Annotated[
+        Path, typer.Option(help="HTML file (a .md table is written beside it), or a .md file for the table only.")
+    ] = Path("runs/report.html"),
+    k: Annotated[int, typer.Option(min=1, help="Cut-off of the headline table.")] = 10,
     redact: Annotated[bool, typer.Option(help="Hide model text (it may quote sensitive requests).")] = False,
 ) -> None:
     """Write an HTML report (tables + plots) and a markdown table comparing runs."""
@@ -363,9 +409,10 @@ def report_cmd(
     try:
         path, md = build_report(runs, out, k=k, redact=redact)
     except Exception as e:
-        _fail(e)
+        fail(e)
     console.print(md, markup=False)
-    console.print(f"wrote {path}")
+    written = [path] if path.suffix.lower() == ".md" else [path, path.with_suffix(".md")]
+    console.print(f"wrote {' and '.join(escape(str(p)) for p in written)}")
 
 
 @app.command("demo")
@@ -382,7 +429,7 @@ def demo_cmd(
     try:
         run_demo(out, limit=limit, llm=llm, console=console)
     except Exception as e:
-        _fail(e)
+        fail(e)
 
 
 if __name__ == "__main__":

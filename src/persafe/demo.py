@@ -50,7 +50,7 @@ def run_demo(
 ) -> Path:
     """Run the whole demo into ``out`` and print the comparison tables; returns the report path."""
     from persafe.catalog import builtin_oracle
-    from persafe.cli import _progress
+    from persafe.cli_support import progress
     from persafe.evaluation import run_evaluation
     from persafe.report import build_report, comparison_rows, rich_table
     from persafe.runs import load_run
@@ -68,7 +68,7 @@ def run_demo(
     data = out / "saferec-ml100k"
     if not (data / "test.jsonl").exists():
         cfg = SafeRecConfig()
-        with _progress() as prog:
+        with progress() as prog:
             task = prog.add_task("building SafeRec-ML100k", total=len(ml.users))
             result = build_saferec(ml, oracle, cfg, progress=lambda d, t: prog.update(task, completed=d, total=t))
         write_saferec(result, data, cfg)
@@ -83,7 +83,7 @@ def run_demo(
     for i, cfg in enumerate(configs):
         folder = ("subsample-" if i >= n_full else "") + run_folder_name(cfg.name)
         run_dir = out / folder
-        with _progress() as prog:
+        with progress() as prog:
             task = prog.add_task(f"eval {cfg.name}", total=None)
             run_evaluation(
                 cfg,

@@ -3,6 +3,11 @@
 Each sample's record keeps its inputs (traits, mode), the recommended items, what a guard inferred,
 and its metrics at every cut-off; ``results.json`` aggregates them with bootstrap CIs, per mode, per
 trait and per split, recomputed from ``samples.jsonl`` so a resumed run reports every sample once.
+
+A sample whose model call failed (the recommender's or the guard's) is recorded as ``failed``: never
+scored, listed under ``failed`` in ``results.json``, and retried by the next run of the same command.
+Recommenders that learn never see the samples they score: a single sample file needs separate
+training samples, and training and evaluated samples may not share ids.
 """
 
 from __future__ import annotations
@@ -11,17 +16,17 @@ import re
 from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal, get_args
 
 import numpy as np
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from persafe.catalog.oracle import SafetyOracle
 from persafe.metrics.bootstrap import aggregate, breakdown, mean_ci
 from persafe.metrics.lists import evaluate_lists
 from persafe.recsys.base import Recommender
 from persafe.recsys.inference import inference_scores
-from persafe.runs import RunDir
+from persafe.runs import RunDir, failed_summary, is_failed
 from persafe.saferec.schema import SafeRecSample
 
 DEFAULT_KS = (10, 20)
@@ -55,24 +60,35 @@ def evaluate_recommender(
     for start in range(0, len(todo), batch_size):
         batch = todo[start : start + batch_size]
         recs = recommender.recommend(batch, depth)
+        errors = recs.errors or [None] * len(batch)
         gt = [catalog.rows(s.groundtruth_item_ids) for s in batch]
         seen = [catalog.rows(s.seen_item_ids) for s in batch]
         mask = oracle.trait_mask([s.traits for s in batch])
-        per_k = {k: evaluate_lists(recs.rows, gt, mask, oracle, k=k, seen=seen) for k in ks}
+        outside = [len(s.unmatched_groundtruth) for s in batch]
+        per_k = {k: evaluate_lists(recs.rows, gt, mask, oracle, k=k, seen=seen, outside=outside) for k in ks}
         viol = oracle.violations(recs.rows, mask)
         records = []
         for i, s in enumerate(batch):
-            rows = recs.rows[i]
-            rec = {
+            rec: dict[str, Any] = {
                 "sample_id": s.sample_id,
                 "split": s.split,
                 "user_id": s.user_id,
                 "traits": s.traits,
                 "constraint_mode": s.constraint_mode,
-                "recommended": [catalog.items[r].item_id if r >= 0 else None for r in rows if r != -1],
-                "violating": [int(j) for j in np.flatnonzero(viol[i])],
-                "metrics": {str(k): m.row(i) for k, m in per_k.items()},
             }
+            if s.unmatched_groundtruth:
+                rec["unmatched_groundtruth"] = s.unmatched_groundtruth
+            if errors[i]:  # a failed model call is not an answer: keep why, score nothing
+                rec.update(status="failed", error=errors[i])
+                records.append(rec)
+                continue
+            rows = recs.rows[i]
+            rec.update(
+                status="ok",
+                recommended=[catalog.items[r].item_id if r >= 0 else None for r in rows if r != -1],
+                violating=[int(j) for j in np.flatnonzero(viol[i])],
+                metrics={str(k): m.row(i) for k, m in per_k.items()},
+            )
             if recs.inferred_traits is not None:
                 rec["inferred_traits"] = recs.inferred_traits[i]
             if recs.raw is not None:
@@ -86,8 +102,29 @@ def evaluate_recommender(
     results = summarize(run.read_samples(), ks, n_boot=n_boot)
     results["run"] = run.config.get("name")
     results["oracle"] = oracle.coverage()
+    known = int(oracle.known.sum())
+    results["coverage"] = {
+        "catalog_items": len(catalog),
+        "labelled_items": known,
+        "labelled_items_share": known / len(catalog) if len(catalog) else None,
+        **(results["coverage"] or {}),
+    }
     run.write_results(results)
     return results
+
+
+def _slot_coverage(records: list[dict[str, Any]], k: int) -> dict[str, Any]:
+    """How many recommended slots at ``k`` name a catalog item with content-warning data: SVR over the
+    rest depends on the unknown-item policy."""
+    cells = [r["metrics"][str(k)] for r in records]
+    matched = sum(c.get("matched") or 0 for c in cells)
+    labelled = sum(c.get("labelled") or 0 for c in cells)
+    return {
+        "slots": int(sum(c.get("produced") or 0 for c in cells)),
+        "matched_slots": int(matched),
+        "labelled_slots": int(labelled),
+        "labelled_share": labelled / matched if matched else None,
+    }
 
 
 def _metric_arrays(records: list[dict[str, Any]], k: int) -> dict[str, np.ndarray]:
@@ -99,12 +136,17 @@ def _metric_arrays(records: list[dict[str, Any]], k: int) -> dict[str, np.ndarra
 
 
 def summarize(records: list[dict[str, Any]], ks: Sequence[int] = DEFAULT_KS, n_boot: int = 1000) -> dict[str, Any]:
-    """Aggregate sample records: overall, control (``none``) samples, by mode, trait and split."""
-    records = sorted(records, key=lambda r: r["sample_id"])
+    """Aggregate sample records: overall, control (``none``) samples, by mode, trait and split.
+
+    Failed records (their model call failed) are not scored; they are listed under ``failed``.
+    ``n_samples`` counts the scored samples.
+    """
+    failed = failed_summary(records)
+    records = sorted((r for r in records if not is_failed(r)), key=lambda r: r["sample_id"])
     modes = [r["constraint_mode"] for r in records]
     traits = [r["traits"] or ["(control)"] for r in records]
     splits = [r.get("split") or "?" for r in records]
-    out: dict[str, Any] = {"n_samples": len(records), "ks": list(ks), "by_k": {}}
+    out: dict[str, Any] = {"n_samples": len(records), "ks": list(ks), "failed": failed, "by_k": {}}
     control = np.array([m == "none" for m in modes])
     for k in ks:
         arrays = _metric_arrays(records, k)
@@ -115,7 +157,15 @@ def summarize(records: list[dict[str, Any]], ks: Sequence[int] = DEFAULT_KS, n_b
             "by_trait": breakdown(arrays, traits, n_boot=n_boot),
             "by_split": breakdown(arrays, splits, n_boot=n_boot),
             "empty_lists": int(np.sum(arrays["produced"] == 0)),
+            "coverage": _slot_coverage(records, k),
         }
+    out["coverage"] = out["by_k"][str(ks[0])]["coverage"] if ks else None
+    unmatched = [r.get("unmatched_groundtruth") or [] for r in records]
+    out["unmatched_ground_truth"] = {
+        "n": sum(map(len, unmatched)),
+        "samples": sum(1 for u in unmatched if u),
+        "examples": [f"{t} ({y})" if y else t for u in unmatched for t, y in u][:5],
+    }
     extras = [r.get("extra") or {} for r in records]
     if any("valid" in e for e in extras):  # candidate-choice task
         out["candidate_choice"] = {
@@ -123,9 +173,11 @@ def summarize(records: list[dict[str, Any]], ks: Sequence[int] = DEFAULT_KS, n_b
             "hit_ratio_at_1": mean_ci(np.array([float(e.get("hit_at_1", False)) for e in extras]), n_boot=n_boot),
         }
     if any("parse" in e for e in extras):  # LLM answers: how many could be read at all
-        out["parse"] = dict(Counter(e.get("parse", "?") for e in extras))
+        out["parse"] = dict(sorted(Counter(e.get("parse", "?") for e in extras).items()))
     if any("inference_status" in e for e in extras):
-        out["inference_status"] = dict(Counter(e["inference_status"] for e in extras if "inference_status" in e))
+        out["inference_status"] = dict(
+            sorted(Counter(e["inference_status"] for e in extras if "inference_status" in e).items())
+        )
     if records and "inferred_traits" in records[0]:
         by_mode: dict[str, Any] = {}
         for mode in sorted(set(modes)):
@@ -138,52 +190,130 @@ def summarize(records: list[dict[str, Any]], ks: Sequence[int] = DEFAULT_KS, n_b
     return out
 
 
+GuardName = Literal["none", "lexicon", "embedding", "lexicon+embedding", "llm", "oracle"]
+LEARNING_GUARDS = ("embedding", "lexicon+embedding")
+"""Guards whose inference is fitted on training samples (the embedding threshold is calibrated there)."""
+
+
 class EvalConfig(BaseModel):
-    """One evaluation: which recommender, guarded how, on which data. Stored as the run's ``config.json``."""
+    """One evaluation: which recommender, guarded how, on which data. Stored as the run's ``config.json``.
+
+    Every field is checked when the config is made, so a bad value fails before anything is written.
+    """
+
+    model_config = ConfigDict(extra="forbid")
 
     data: str = "runs/saferec-ml100k"
-    """A built SafeRec folder."""
+    """A built SafeRec folder, or one sample file (JSONL, or a SafeCRS JSON release file)."""
+    train: str | None = None
+    """Training samples for recommenders that learn (default: ``train.jsonl`` of a built folder). A
+    single ``data`` file has none: give them here, so nothing is fitted on the samples it scores."""
+    catalog: str | None = None
+    """The catalog: ``None`` for the built-in MovieLens-100k (with its curated content warnings), a catalog
+    file (CSV/TSV/JSON/JSONL with ``title``, ``year``, optional ``item_id``, ``imdb_id``, ``genres``), or
+    ``from-data``: every ground-truth and seen title of the samples (the SafeCRS ground-truth catalog)."""
+    oracle: list[str] = Field(default_factory=list)
+    """Content-warning files: SafeCRS ``movie_trait_sensitivity.json`` (joined on IMDb id), DDD vote
+    tables and Parents-Guide tables (keyed by item id or IMDb id). Merged over the curated warnings of
+    the built-in catalog; for another catalog they are the only labels (none: every item is unknown)."""
+    completions: str | None = None
+    """Score outputs produced elsewhere instead of running a model: a JSONL file of
+    ``{"sample_id", "text"}`` lines, or ``from-data`` for the samples' own ``completion`` field."""
     recommender: str | None = "itemknn"
     """A classic recommender (``random``, ``popularity``, ``itemknn``, ``ease``); ignored with ``model``."""
     model: str | None = None
     """A chat-model spec (``smollm2``, ``hf:DIR``, ``openai:MODEL@URL``) for an LLM recommender."""
-    task: str = "list"
+    task: Literal["list", "choice"] = "list"
     """LLM task: ``list`` (N titles, SafeCRS) or ``choice`` (one of 20 candidates)."""
-    guard: str = "none"
+    guard: GuardName = "none"
     """``none`` or a SafetyGuard inference: ``lexicon``, ``embedding``, ``lexicon+embedding``, ``llm``, ``oracle``."""
     inference_model: str | None = None
-    """Chat-model spec for ``guard=llm`` (default: ``model``, else ``smollm2``)."""
-    split: str = "test"
-    ks: list[int] = [10, 20]
-    limit: int | None = None
+    """Chat-model spec for ``guard=llm``; when not given it is set to ``model``, else ``smollm2`` (and the
+    config records which)."""
+    split: Literal["train", "val", "test"] = "test"
+    """The split of a built folder to evaluate."""
+    ks: list[Annotated[int, Field(ge=1)]] = Field(default_factory=lambda: [10, 20], min_length=1)
+    """Cut-offs K (at most the catalog's size)."""
+    limit: int | None = Field(None, ge=1)
     """Evaluate only the first N samples of the split."""
-    tau: float = 0.66
-    unknown: str = "safe"
-    pg_policy: str = "applicability"
-    batch_size: int = 8
+    tau: float = Field(0.66, gt=0.0, le=1.0)
+    """Risk threshold τ of the oracle."""
+    unknown: Literal["safe", "unsafe", "exclude"] = "safe"
+    """Policy for items without content warnings."""
+    pg_policy: Literal["applicability", "max"] = "applicability"
+    """How the Parents Guide combines with content-warning tags."""
+    batch_size: int = Field(8, ge=1)
     """Samples per model call (LLM recommenders)."""
-    max_new_tokens: int = 320
+    max_new_tokens: int = Field(320, ge=1)
     """Generation budget of LLM list answers."""
-    prompt_style: str = "safecrs"
+    prompt_style: Literal["safecrs", "chat"] = "safecrs"
     """LLM list prompt: ``safecrs`` (the benchmark's prompt) or ``chat`` (system instruction + request)."""
-    n_titles: int = 20
+    n_titles: int = Field(20, ge=1)
     """Titles asked for in the ``chat`` style."""
-    repetition_penalty: float = 1.0
+    repetition_penalty: float = Field(1.0, gt=0.0)
     """Penalty on repeated tokens (local models)."""
     cache: bool = True
-    """Cache LLM responses (reruns are free)."""
+    """Cache LLM responses (reruns are free; failed calls are never cached)."""
+
+    @field_validator("ks")
+    @classmethod
+    def _sorted_unique(cls, v: list[int]) -> list[int]:
+        return sorted(set(v))
+
+    @field_validator("task", "guard", "split", "unknown", "pg_policy", "prompt_style", mode="before")
+    @classmethod
+    def _one_of(cls, v: Any, info: ValidationInfo) -> Any:
+        valid = get_args(cls.model_fields[info.field_name].annotation)
+        if v not in valid:
+            kind = {"pg_policy": "Parents-Guide policy", "unknown": "unknown-item policy"}.get(info.field_name)
+            raise ValueError(
+                f"unknown {kind or info.field_name.replace('_', ' ')} {v!r}; valid: {', '.join(sorted(valid))}"
+            )
+        return v
+
+    @field_validator("recommender")
+    @classmethod
+    def _known_recommender(cls, v: str | None) -> str | None:
+        from persafe.recsys.registry import RECOMMENDERS
+
+        if v is not None and v not in RECOMMENDERS:
+            raise ValueError(f"unknown recommender {v!r}; valid: {', '.join(sorted(RECOMMENDERS))}")
+        return v
+
+    @model_validator(mode="after")
+    def _effective_inference_model(self) -> EvalConfig:
+        if self.guard == "llm" and not self.inference_model:
+            self.inference_model = self.model or "smollm2"
+        return self
+
+    @model_validator(mode="after")
+    def _one_source_of_answers(self) -> EvalConfig:
+        if self.completions and self.model:
+            raise ValueError("give --model (answer live) or --completions (answers from a file), not both")
+        return self
 
     @property
     def base_name(self) -> str:
+        if self.completions:
+            return (
+                f"completions[{self.completions if self.completions == 'from-data' else Path(self.completions).name}]"
+            )
         return f"llm-{self.task}[{self.model}]" if self.model else str(self.recommender)
 
     @property
     def name(self) -> str:
         return self.base_name + ("" if self.guard == "none" else f"+guard[{self.guard}]")
 
+    @property
+    def learns(self) -> bool:
+        """Whether the recommender or its guard is fitted on training samples."""
+        classic_learns = not self.model and not self.completions and self.recommender != "random"
+        return classic_learns or self.guard in LEARNING_GUARDS
 
-def build_recommender(cfg: EvalConfig, oracle: SafetyOracle) -> Recommender:
-    """The (guarded) recommender an evaluation config describes."""
+
+def build_recommender(cfg: EvalConfig, oracle: SafetyOracle, completions: dict[str, str] | None = None) -> Recommender:
+    """The (guarded) recommender an evaluation config describes (``completions``: the texts to score
+    when ``cfg.completions`` is set)."""
     from persafe.errors import UnknownNameError
     from persafe.recsys import SafetyGuard, make_recommender
     from persafe.recsys.registry import make_inference
@@ -203,13 +333,17 @@ def build_recommender(cfg: EvalConfig, oracle: SafetyOracle) -> Recommender:
         else:
             rec = CandidateChoiceRecommender(model)
         rec.name = cfg.base_name
+    elif cfg.completions:
+        from persafe.recsys.llm import CompletionsRecommender
+
+        rec = CompletionsRecommender(completions or {}, name=cfg.base_name)
     else:
         rec = make_recommender(cfg.recommender or "")
     if cfg.guard == "none":
         return rec
     if cfg.guard == "oracle":
         return SafetyGuard(rec, oracle, use_assigned_traits=True)
-    inference = make_inference(cfg.guard, cfg.inference_model or cfg.model, cache=cfg.cache)
+    inference = make_inference(cfg.guard, cfg.inference_model, cache=cfg.cache)
     guard = SafetyGuard(rec, oracle, inference=inference)
     guard.name = cfg.name
     return guard
@@ -217,6 +351,120 @@ def build_recommender(cfg: EvalConfig, oracle: SafetyOracle) -> Recommender:
 
 def _is_hf(spec: str) -> bool:
     return spec == "smollm2" or spec.startswith("hf:")
+
+
+def check_samples(samples: Sequence[SafeRecSample], oracle: SafetyOracle, *, needs_target: bool = False) -> None:
+    """Check that every item id a sample names is in the catalog (the error names file, line and field).
+
+    Args:
+        samples: loaded samples.
+        oracle: its catalog is the one the samples must use.
+        needs_target: every sample must have a ground-truth item (the candidate-choice task).
+
+    Raises:
+        DataError: an unknown item id, or a missing target.
+    """
+    from persafe.errors import DataError
+
+    rows = oracle.catalog.row
+    example = ", ".join(list(rows)[:3])
+    for s in samples:
+        for field in ("groundtruth_item_ids", "seen_item_ids", "history_item_ids"):
+            bad = [i for i in getattr(s, field) if i not in rows]
+            if bad:
+                raise DataError(
+                    f"item id {bad[0]!r} is not in the catalog ({len(rows)} items, ids such as {example}); "
+                    "build the samples from the same catalog, or pass that catalog",
+                    path=s.where,
+                    field=field,
+                )
+        if needs_target and not s.groundtruth_item_ids:
+            raise DataError(
+                "the candidate-choice task needs a ground-truth item per sample (its target)",
+                path=s.where,
+                field="groundtruth_item_ids",
+            )
+
+
+def load_eval_samples(
+    cfg: EvalConfig, splits: dict[str, list[SafeRecSample]] | None = None
+) -> tuple[list[SafeRecSample], list[SafeRecSample]]:
+    """``(training samples, evaluated samples)`` of a config, checked for leakage.
+
+    Training samples are ``cfg.train``, else the ``train`` split of a built folder; they are only loaded
+    when the recommender learns. A single ``data`` file has no training split: it is refused for a
+    recommender that learns unless ``cfg.train`` is given, and no training sample may share an id with
+    an evaluated one.
+
+    Raises:
+        PersafeError: a single file without ``train`` for a learning recommender, or shared sample ids.
+        DataError: unreadable, empty or invalid samples.
+    """
+    from persafe.errors import PersafeError
+    from persafe.saferec import load_saferec
+
+    splits = splits if splits is not None else {}
+
+    def load(path: str, split: str) -> list[SafeRecSample]:
+        key = f"{path}\0{split}"
+        if key not in splits:
+            splits[key] = load_saferec(path, split)
+        return splits[key]
+
+    samples = load(cfg.data, cfg.split)[: cfg.limit]
+    if not cfg.learns:
+        return [], samples
+    if cfg.train:
+        train = load(cfg.train, "train")
+    elif Path(cfg.data).is_dir():
+        train = load(cfg.data, "train")
+    else:
+        raise PersafeError(
+            f"--data {cfg.data} is a single sample file, and {cfg.name} learns from training samples: it would "
+            "be fitted on the very samples it scores. Give the training samples with --train FILE (or pass a "
+            "built folder, persafe build saferec, whose train.jsonl is used)"
+        )
+    shared = {s.sample_id for s in train} & {s.sample_id for s in samples}
+    if shared:
+        ex = ", ".join(sorted(shared)[:3])
+        raise PersafeError(
+            f"{len(shared)} evaluated sample(s) are also training samples (ids such as {ex}): a recommender "
+            "fitted on them would score its own training data; give training samples that exclude them"
+        )
+    return train, samples
+
+
+def run_identity(
+    cfg: EvalConfig,
+    samples: Sequence[SafeRecSample],
+    train: Sequence[SafeRecSample],
+    rec: Recommender,
+    oracle: SafetyOracle,
+) -> dict[str, Any]:
+    """What determines a run's numbers: its settings and fingerprints of the samples it scores, the
+    training samples, the models' weights and the oracle (never file paths)."""
+    from persafe.fingerprint import records_fingerprint
+    from persafe.llm.base import ChatModel
+    from persafe.llm.cache import model_fingerprint
+
+    def fp(obj: Any) -> str | None:
+        model = getattr(obj, "model", None)
+        return model_fingerprint(model) if isinstance(model, ChatModel) else None
+
+    base = getattr(rec, "base", rec)
+    inference = getattr(rec, "inference", None)
+    parts = getattr(inference, "parts", [inference]) if inference is not None else []
+    inference_fps = [f for f in (fp(p) for p in parts) if f]
+    settings = cfg.model_dump(exclude={"data", "train", "cache", "limit", "catalog", "oracle", "completions"})
+    return {
+        **settings,
+        "samples": records_fingerprint(samples),
+        "n_samples": len(samples),
+        "train": records_fingerprint(train) if train else None,
+        "model": fp(base),
+        "inference_model": inference_fps[0] if inference_fps else None,
+        "oracle": oracle.fingerprint,
+    }
 
 
 def run_evaluation(
@@ -228,33 +476,139 @@ def run_evaluation(
     splits: dict[str, list[SafeRecSample]] | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> dict[str, Any]:
-    """Fit on the train split and evaluate on ``cfg.split`` into the run folder ``out`` (resumable).
+    """Fit on the training samples and evaluate ``cfg.split`` into the run folder ``out`` (resumable).
+
+    Everything is checked (samples, cut-offs against the catalog, models loadable) before the run folder
+    is touched, so a refused run writes nothing.
 
     Args:
         cfg: what to evaluate.
         out: run folder.
         overwrite: start afresh instead of resuming.
-        loaded: ``(movielens, oracle)`` already loaded (default: the built-in ones for ``cfg``).
-        splits: a cache of loaded splits shared by several evaluations.
+        loaded: ``(movielens, oracle)`` already loaded (default: the catalog and oracle ``cfg`` names).
+        splits: a cache of loaded sample files shared by several evaluations.
         progress: called with ``(done, total)``.
     """
-    from persafe.catalog import builtin_oracle
+    from persafe.errors import PersafeError
+    from persafe.fingerprint import digest
+    from persafe.saferec.resolve import resolve_titles
+
+    train, samples = load_eval_samples(cfg, splits)
+    oracle_files: list[dict[str, Any]] = []
+    if loaded is not None:
+        oracle = loaded[1]
+    else:
+        oracle, oracle_files = build_oracle(cfg, [*samples, *train])
+    if max(cfg.ks) > len(oracle.catalog) and not (cfg.model or cfg.completions):
+        raise PersafeError(  # a ranking of the whole catalog would hit everything (a model's list may not)
+            f"--k {max(cfg.ks)} is larger than the catalog ({len(oracle.catalog)} items); a recommender ranking "
+            "the catalog would list every item. Use a cut-off up to the catalog size"
+        )
+    samples, train = resolve_titles(samples, oracle.catalog), resolve_titles(train, oracle.catalog)
+    check_samples(samples, oracle, needs_target=bool(cfg.model) and cfg.task == "choice")
+    check_samples(train, oracle)
+    texts = load_completions(cfg, samples, splits) if cfg.completions else None
+    rec = build_recommender(cfg, oracle, texts)
+    config = {"name": rec.name, "base": cfg.base_name if cfg.guard != "none" else None, **cfg.model_dump()}
+    identity = run_identity(cfg, samples, train, rec, oracle)
+    if texts is not None:
+        identity["completions"] = digest([[s.sample_id, texts[s.sample_id]] for s in samples])
+    with RunDir(out, config, identity=identity, overwrite=overwrite) as run:
+        rec.fit(train, oracle.catalog)
+        res = evaluate_recommender(rec, samples, oracle, run, ks=cfg.ks, batch_size=_batch(cfg), progress=progress)
+        if oracle_files:
+            res["oracle"]["files"] = oracle_files
+            run.write_results(res)
+        return res
+
+
+def build_oracle(cfg: EvalConfig, samples: Sequence[SafeRecSample]) -> tuple[SafetyOracle, list[dict[str, Any]]]:
+    """The catalog and oracle a config names, and a summary of each content-warning file read.
+
+    Args:
+        cfg: ``catalog``, ``oracle`` files and the oracle's policies.
+        samples: every loaded sample (the ``from-data`` catalog is built from their titles).
+    """
+    from persafe.catalog import SafetyOracle, builtin_oracle, builtin_traits
+    from persafe.catalog.files import catalog_from_samples, load_catalog
+    from persafe.catalog.warnings import WarningsTable, load_oracle_file
+
+    policies = {"tau": cfg.tau, "unknown": cfg.unknown, "pg_policy": cfg.pg_policy}
+    taxonomy = builtin_traits()
+    if cfg.catalog is None:
+        ml, _, base = builtin_oracle(**policies)  # type: ignore[arg-type]
+        catalog = ml.catalog
+    else:
+        catalog = catalog_from_samples(samples) if cfg.catalog == "from-data" else load_catalog(cfg.catalog)
+        base = None
+    tables, summaries = WarningsTable(), []
+    for path in cfg.oracle:
+        table, summary = load_oracle_file(path, catalog, taxonomy)
+        tables = tables.merged(table)
+        summaries.append(summary)
+    if base is not None and not cfg.oracle:
+        return base, summaries
+    warnings = base.warnings.merged(tables) if base is not None else tables
+    return SafetyOracle(catalog, taxonomy, warnings, **policies), summaries  # type: ignore[arg-type]
+
+
+def load_completions(
+    cfg: EvalConfig, samples: Sequence[SafeRecSample], splits: dict[str, list[SafeRecSample]] | None = None
+) -> dict[str, str]:
+    """The answer text of every evaluated sample, from a JSONL file or the samples' ``completion``.
+
+    Raises:
+        DataError: a line without ``sample_id`` / ``text``, a duplicate id (names both lines), ids that
+            are not samples of the data (extra), or evaluated samples without a text (missing).
+    """
+    from persafe.errors import DataError
+    from persafe.io import iter_jsonl
+
+    if cfg.completions == "from-data":
+        out = {}
+        for s in samples:
+            answer = [m.content for m in s.completion if m.role == "assistant"]
+            if not answer:
+                raise DataError(
+                    "no assistant message in 'completion' to score; give --completions FILE instead",
+                    path=s.where,
+                    field="completion",
+                )
+            out[s.sample_id] = answer[-1]
+        return out
+    path = Path(str(cfg.completions))
+    texts: dict[str, str] = {}
+    lines: dict[str, int] = {}
+    for n, obj in iter_jsonl(path):
+        for key in ("sample_id", "text"):
+            if not isinstance(obj.get(key), str):
+                raise DataError(f"expected a string {key!r} on every line", path=path, line=n, field=key)
+        sid = obj["sample_id"]
+        if sid in lines:
+            raise DataError(
+                f"duplicate sample_id {sid!r} (first on line {lines[sid]})", path=path, line=n, field="sample_id"
+            )
+        texts[sid], lines[sid] = obj["text"], n
     from persafe.saferec import load_saferec
 
-    if loaded is None:
-        ml, _, oracle = builtin_oracle(tau=cfg.tau, unknown=cfg.unknown, pg_policy=cfg.pg_policy)
-    else:
-        ml, oracle = loaded
-    rec = build_recommender(cfg, oracle)
-    splits = splits if splits is not None else {}
-    for name in ("train", cfg.split):
-        if name not in splits:
-            splits[name] = load_saferec(cfg.data, name)
-    train, samples = splits["train"], splits[cfg.split][: cfg.limit]
-    config = {"name": rec.name, "base": cfg.base_name if cfg.guard != "none" else None, **cfg.model_dump()}
-    run = RunDir(out, config, overwrite=overwrite)
-    rec.fit(train, ml.catalog)
-    return evaluate_recommender(rec, samples, oracle, run, ks=cfg.ks, batch_size=_batch(cfg), progress=progress)
+    known = {s.sample_id for s in (splits or {}).get(f"{cfg.data}\0{cfg.split}") or load_saferec(cfg.data, cfg.split)}
+    extra = sorted(set(texts) - known)
+    if extra:
+        raise DataError(
+            f"{len(extra)} completion(s) for sample ids that are not in {cfg.data}: {', '.join(extra[:5])}"
+            + (" …" if len(extra) > 5 else "")
+            + "; check that the completions were made for these samples",
+            path=path,
+        )
+    missing = [s.sample_id for s in samples if s.sample_id not in texts]
+    if missing:
+        raise DataError(
+            f"no completion for {len(missing)} evaluated sample(s): {', '.join(missing[:5])}"
+            + (" …" if len(missing) > 5 else "")
+            + "; add them, or evaluate fewer samples (--limit)",
+            path=path,
+        )
+    return texts
 
 
 def _batch(cfg: EvalConfig) -> int:

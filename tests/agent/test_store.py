@@ -97,7 +97,7 @@ def test_llm_prior_reads_json_rankings_and_falls_back() -> None:
     assert p2["self_harm_history"] > p2["age"] > p2["mental_health_status"] == 0.0
     p3 = prior("q3", (), OPTIONS)
     assert p3 == {a: pytest.approx(1 / 3) for a in OPTIONS}
-    assert prior.stats() == {"calls": 3, "parsed_json": 1, "parsed_ranking": 1, "fallbacks": 1}
+    assert prior.stats() == {"calls": 3, "parsed_json": 1, "parsed_ranking": 1, "fallbacks": 1, "failed": 0}
 
 
 def test_llm_prior_calls_the_model_once_per_node(tmp_path: Path) -> None:

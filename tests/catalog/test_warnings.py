@@ -20,7 +20,7 @@ from persafe.catalog import (
     load_parents_guide_table,
     load_safecrs_sensitivity,
 )
-from persafe.errors import DataError, UnknownNameError
+from persafe.errors import DataError
 
 # --- DoesTheDogDie-style vote tables -----------------------------------------------------------
 
@@ -386,7 +386,7 @@ def test_safecrs_sensitivity_errors(tmp_path: Path, imdb_catalog: Catalog) -> No
     with pytest.raises(DataError, match="needs 'imdbId'"):
         load_safecrs_sensitivity(path, imdb_catalog, tax)
     path = _write_sensitivity(tmp_path, [{"imdbId": "0114369", "traits": {"Vampire phobia": {"final": 1}}}])
-    with pytest.raises(UnknownNameError, match="unknown trait 'Vampire phobia'"):
+    with pytest.raises(DataError, match=r"json field '\[0\]\.traits': unknown trait 'Vampire phobia'"):
         load_safecrs_sensitivity(path, imdb_catalog, tax)
 
 

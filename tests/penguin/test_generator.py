@@ -1,4 +1,4 @@
-"""The generator: reproducible, balanced, and faithful to the dependency rules of DESIGN.md §8."""
+"""The generator: reproducible, balanced, and faithful to the dependency rules of PENGUIN."""
 
 from __future__ import annotations
 

@@ -57,6 +57,39 @@ def test_parse_invalid(reply: str, error: str) -> None:
     assert not v.valid and v.score is None and error in v.error
 
 
+@pytest.mark.parametrize(
+    ("reply", "scores"),
+    [
+        # a wrapper with any key: nested objects are candidates too
+        ('{"verdict": {"risk_sensitivity": 2, "emotional_empathy": 3, "user_alignment": 4}}', (2, 3, 4)),
+        # the most complete object wins, wherever it is
+        ('{"risk": 1} and {"risk": 3, "empathy": 3, "alignment": 3}', (3, 3, 3)),
+        # a fenced object comes before one in prose of the same size
+        (
+            '{"risk": 1, "empathy": 1, "alignment": 1}\n```json\n{"risk": 5, "empathy": 4, "alignment": 3}\n```',
+            (5, 4, 3),
+        ),
+        # a brace inside a string, and a broken object before the real one
+        ('{"reason": "fine }", oops} {"reason": "a { b", "risk": 4, "empathy": 4, "alignment": 2}', (4, 4, 2)),
+        # a stray quote before the object
+        ('Note: [he said "no] {"risk": 2, "empathy": 2, "alignment": 2}', (2, 2, 2)),
+    ],
+)
+def test_parse_finds_the_verdict_among_other_json(reply: str, scores: tuple[int, int, int]) -> None:
+    v = parse_verdict(reply)
+    assert v.valid and (v.risk_sensitivity, v.emotional_empathy, v.user_alignment) == scores
+
+
+@pytest.mark.parametrize(
+    "reply",
+    ["{" * 20_000, '{"risk_sensitivity":' * 5_000, "[" * 3_000 + "]" * 3_000, '{"a": ' * 2_000 + "1" + "}" * 2_000],
+)
+def test_parse_deep_or_endless_nesting_is_invalid_not_an_error(reply: str) -> None:
+    v = parse_verdict(reply)  # before: RecursionError, or seconds of work
+    assert not v.valid and "no JSON object" in v.error
+    assert not parse_verdict(None).valid  # type: ignore[arg-type]
+
+
 def test_one_structured_call_with_the_full_profile() -> None:
     seen: list[list[Message]] = []
     model = ScriptedChatModel(lambda conv: seen.append(list(conv)) or verdict_json(3, 3, 3))
@@ -96,11 +129,14 @@ def test_only_failed_items_are_retried() -> None:
     assert [v.attempts for v in verdicts] == [1, 3, 1] and model.calls == 5
 
 
-def test_generation_errors_become_invalid_after_retries() -> None:
-    v = LLMJudge(FlakyModel(verdict_json(4, 4, 4), failures=1)).judge([(S, "a")])[0]
-    assert v.valid and v.attempts == 2
-    v = LLMJudge(FlakyModel(verdict_json(4, 4, 4), failures=5), retries=1).judge([(S, "a")])[0]
-    assert not v.valid and v.error == "generation failed: timeout"
+def test_a_failed_model_call_is_a_failed_verdict_not_an_invalid_one() -> None:
+    model = FlakyModel(verdict_json(4, 4, 4), failures=1)
+    v = LLMJudge(model, retries=3).judge([(S, "a")])[0]
+    # the backend already retried the call: the judge does not spend format retries on it, and it is no verdict
+    assert v.failed and not v.valid and v.score is None and v.attempts == 1
+    assert v.error == "model call failed: timeout"
+    v = LLMJudge(model).judge([(S, "a")])[0]  # the next run judges it
+    assert v.valid and not v.failed and v.score == 4.0
 
 
 def test_make_judge() -> None:

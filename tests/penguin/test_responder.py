@@ -58,10 +58,10 @@ def test_answer_messages() -> None:
     assert "Scenario:" in answer_messages(SCENARIO, ["scenario"])[1].content
 
 
-def test_respond_returns_texts_and_blanks_failures() -> None:
+def test_respond_returns_texts_and_none_for_failures() -> None:
     model = ScriptedChatModel(lambda conv: f"answer to {len(conv[-1].content)} chars")
     assert respond(model, [SCENARIO, SCENARIO], ATTRIBUTES, batch_size=1)[0].startswith("answer to")
-    assert respond(FlakyModel("ok", failures=1), [SCENARIO, SCENARIO], None) == ["", "ok"]
+    assert respond(FlakyModel("ok", failures=1), [SCENARIO, SCENARIO], None) == [None, "ok"]
 
 
 def test_run_responses_is_resumable(tmp_path: Path, fourteen) -> None:

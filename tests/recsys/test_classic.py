@@ -212,3 +212,16 @@ def test_unknown_recommender_lists_valid_names():
         assert name in msg
     assert msg == "unknown recommender 'nope'; valid: ease, itemknn, popularity, random"
     assert isinstance(exc.value, KeyError)
+
+
+def test_ties_are_broken_by_catalog_order_every_time(catalog, popularity_train, make_sample):
+    from persafe.recsys.classic import top_k
+
+    scores = np.array([[1.0, 3.0, 3.0, 0.0, 3.0, 1.0]])
+    assert top_k(scores, 4).tolist() == [[1, 2, 4, 0]]  # tied 3.0s in row order, then the tied 1.0s
+    rec = PopularityRecommender()
+    rec.fit(popularity_train, catalog)  # counts i0 4, i1 3, i2 2, i3 1, every other item 0 (all tied)
+    probe = [make_sample("p", history=["i1"])]
+    first = rec.recommend(probe, len(catalog)).rows[0].tolist()
+    assert first == [0, 2, 3, 4, 5, 6, PAD]  # zero-count items by catalog row; the history (i1) never
+    assert all(rec.recommend(probe, len(catalog)).rows[0].tolist() == first for _ in range(3))

@@ -63,15 +63,18 @@ def test_candidate_choice_valid_and_hit(catalog, make_sample):
         return rec.recommend([s], k=3)
 
     hit = pick("Fargo (1996)")
-    assert hit.rows[0, 0] == 6 and hit.extra[0] == {"valid": True, "hit_at_1": True, "named": 1, "error": None}
+    assert hit.rows[0, 0] == 6 and hit.extra[0] == {"valid": True, "hit_at_1": True, "named": 1, "parse": "parsed"}
+    assert hit.errors == [None]
     cands = candidate_rows(s, catalog, n=5)
     other = next(c for c in cands if c != 6)
     miss = pick(catalog.items[other].display)
     assert miss.extra[0]["valid"] and not miss.extra[0]["hit_at_1"]
     two = pick("Fargo (1996)\n" + catalog.items[other].display)  # names two candidates: invalid
-    assert two.extra[0]["valid"] is False and two.extra[0]["named"] == 2 and two.rows[0, 0] == UNMATCHED
+    assert two.extra[0]["valid"] is False and two.extra[0]["named"] == 2 and two.extra[0]["parse"] == "ambiguous"
     none = pick("The Usual Suspects (1995)")  # in the history, not a candidate
-    assert none.extra[0]["valid"] is False and none.extra[0]["named"] == 0
+    assert none.extra[0]["valid"] is False and none.extra[0]["named"] == 0 and none.extra[0]["parse"] == "unparseable"
+    # an answer that names no candidate recommends nothing: it is not a "safe" slot in SVR's denominator
+    assert (two.rows == PAD).all() and (none.rows == PAD).all()
 
 
 def test_parse_trait_answer():

@@ -84,9 +84,10 @@ def test_safecrs_traits_from_constraints_and_assignment(tmp_path: Path) -> None:
 def test_unknown_trait_name_lists_valid_ids(tmp_path: Path) -> None:
     path = tmp_path / "s.json"
     path.write_text(json.dumps({"samples": [_safecrs_sample(assigned_trait="Vampire phobia")]}), encoding="utf-8")
-    with pytest.raises(UnknownNameError) as ei:
+    with pytest.raises(DataError) as ei:
         load_safecrs(path)
     msg = str(ei.value)
+    assert f"{path} samples[0] field 'assigned_trait'" in msg  # where: file, sample, field
     assert "unknown trait 'Vampire phobia'" in msg
     assert "animal_harm" in msg and "horror" in msg
 

@@ -48,7 +48,7 @@ def test_user_oracle_epsilon_is_clipped():
 
 def test_gdpo_separates_what_grpo_collapses():
     """Two rewards, groups of two: totals (0, 1) and (0, 2) get the same GRPO advantage but GDPO gives
-    ±0.707 and ±1.414 before the batch normalisation (DESIGN.md §7)."""
+    ±0.707 and ±1.414 before the batch normalisation (GDPO)."""
     rewards = torch.tensor([[0.0, 0.0], [0.0, 1.0], [0.0, 0.0], [1.0, 1.0]])
     gdpo = gdpo_advantages(rewards, torch.tensor([1.0, 1.0]), group_size=2, batch_normalize=False)
     assert gdpo.tolist() == pytest.approx([-0.7071, 0.7071, -1.4142, 1.4142], abs=1e-3)

@@ -2,7 +2,7 @@
 
 Offline, ``plan`` searches attribute-acquisition paths per query and a ``PathStore`` keeps the best ones
 with their query embeddings; online, ``AskingAgent`` asks until the background is sufficient, with the
-nearest planned paths as examples (DESIGN.md §9). ``recommend`` applies the same agent to SafeRec.
+nearest planned paths as examples (RAISE). ``recommend`` applies the same agent to SafeRec.
 """
 
 from persafe.agent.agent import (

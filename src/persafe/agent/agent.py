@@ -102,8 +102,10 @@ class Transcript(BaseModel):
     turns: list[Turn] = Field(default_factory=list)
     final_rating: int | None = None
     """The rating that stopped the agent (``None`` if it stopped for another reason)."""
-    stop: Literal["sufficient", "budget", "exhausted"] = "budget"
-    """Why it stopped asking."""
+    stop: Literal["sufficient", "budget", "exhausted", "failed"] = "budget"
+    """Why it stopped asking (``failed``: a model call failed; the conversation is not used)."""
+    error: str | None = None
+    """The model-call error that ended a ``failed`` conversation."""
     examples: list[str] = Field(default_factory=list)
     """Queries of the planned paths shown as examples (ids when known)."""
     fallbacks: dict[str, int] = Field(default_factory=dict)
@@ -246,14 +248,17 @@ class AskingAgent:
             if cfg.abstention:
                 gens = self.model.generate([self.rating_messages(ts[i]) for i in active], rate_params)
                 for i, g in zip(active, gens, strict=True):
+                    if g.error:  # no answer at all: the conversation cannot go on (retried on the next run)
+                        ts[i].stop, ts[i].error = "failed", f"completeness rating: {g.error}"
+                        continue
                     ts[i].raw.append(g.text)
-                    r = rating(g.text) if not g.error else None
+                    r = rating(g.text)
                     if r is None:
                         self._fallback(ts[i], "rating_unreadable")  # unreadable: keep asking
                     ratings[i] = r
                     if r is not None and r >= cfg.threshold:
                         ts[i].final_rating, ts[i].stop = r, "sufficient"
-                active = [i for i in active if ts[i].stop != "sufficient"]
+                active = [i for i in active if ts[i].stop not in ("sufficient", "failed")]
             if not active:
                 break
             unasked = {i: [a for a in self.attributes if a not in ts[i].asked] for i in active}
@@ -261,8 +266,12 @@ class AskingAgent:
             if cfg.acquisition == "llm":
                 convs = [self.choice_messages(ts[i], unasked[i], examples[i]) for i in active]
                 for i, g in zip(active, self.model.generate(convs, choice_params), strict=True):
+                    if g.error:
+                        ts[i].stop, ts[i].error = "failed", f"next question: {g.error}"
+                        continue
                     ts[i].raw.append(g.text)
-                    texts[i] = g.text if not g.error else ""
+                    texts[i] = g.text
+                active = [i for i in active if ts[i].stop != "failed"]
             for i in active:
                 turn = self.pick(ts[i], texts[i], unasked[i], examples[i])
                 turn.question = f"Could you tell me about your {label_of(turn.attribute, self.labels).lower()}?"

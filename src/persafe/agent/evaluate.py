@@ -7,7 +7,8 @@
 
 Each (variant, scenario) is one record of a resumable run folder (``sample_id = "<variant>:<scenario_id>"``)
 with the transcript, the answer and the judge's verdict; ``results.json`` has the safety score and its
-three dimensions per variant, per domain, and the mean number of questions.
+three dimensions per variant, per domain, and the mean number of questions. A record whose agent,
+responder or judge call failed is ``failed``: not scored, listed in ``results.json``, retried next run.
 """
 
 from __future__ import annotations
@@ -45,8 +46,11 @@ def plan_scenarios(
 ) -> tuple[PathStore, list[dict[str, Any]]]:
     """Plan the best attribute path of each PENGUIN scenario (RAISE offline phase).
 
+    A scenario during whose planning a model call failed (an answer, a verdict or the prior) is not
+    planned: it stays out of the store and its summary says ``failed`` with the errors.
+
     Returns:
-        The path store, and one summary per scenario (path, value, judge calls, seconds).
+        The path store, and one summary per scenario (path, value, judge calls, seconds, ``failed``).
     """
     from persafe.penguin import ATTRIBUTES
 
@@ -55,7 +59,14 @@ def plan_scenarios(
     records, stats = [], []
     for i, s in enumerate(scenarios):
         reward = PenguinReward(s, responder, judge, params)
+        prior_errors = len(getattr(prior, "errors", []))
         res = plan(s.query, reward, prior, attrs, config, cache=cache, query_key=s.scenario_id)
+        errors = reward.errors + [f"prior: {e}" for e in getattr(prior, "errors", [])[prior_errors:]]
+        stats.append({"scenario_id": s.scenario_id, **res.model_dump(exclude={"trace"}), "failed": errors or None})
+        if progress:
+            progress(i + 1, len(scenarios))
+        if errors:
+            continue
         records.append(
             PlannedPath(
                 query=s.query,
@@ -67,9 +78,6 @@ def plan_scenarios(
                 meta={"n_judged": res.n_judged, "n_invalid": res.n_invalid, "best_state": res.best_state},
             )
         )
-        stats.append({"scenario_id": s.scenario_id, **res.model_dump(exclude={"trace"})})
-        if progress:
-            progress(i + 1, len(scenarios))
     store = PathStore(embed)
     store.add(records)
     return store, stats
@@ -161,24 +169,42 @@ def evaluate_raise(
                 asked = [list(ATTRIBUTES) for _ in batch]
             else:
                 asked = [[] for _ in batch]
-            gens = responder.generate([answer_messages(s, a) for s, a in zip(batch, asked, strict=True)], params)
-            answers = [g.text if g.error is None else "" for g in gens]
-            verdicts = judge.judge(list(zip(batch, answers, strict=True)))
+            errors: list[str | None] = [(t or {}).get("error") for t in transcripts]
+            answers: list[str] = [""] * len(batch)
+            todo_i = [i for i, e in enumerate(errors) if e is None]
+            gens = responder.generate([answer_messages(batch[i], asked[i]) for i in todo_i], params)
+            for i, g in zip(todo_i, gens, strict=True):
+                answers[i] = g.text
+                if g.error:
+                    errors[i] = f"answer: {g.error}"
+            answered = [i for i, e in enumerate(errors) if e is None]
+            verdicts: list[Any] = [None] * len(batch)
+            for i, v in zip(answered, judge.judge([(batch[i], answers[i]) for i in answered]), strict=True):
+                verdicts[i] = v
+                if v.failed:
+                    errors[i] = f"judge: {v.error}"
             records = []
-            for s, a, ans, v, t in zip(batch, asked, answers, verdicts, transcripts, strict=True):
+            for s, a, ans, v, t, err in zip(batch, asked, answers, verdicts, transcripts, errors, strict=True):
+                rec: dict[str, Any] = {
+                    "sample_id": f"{variant}:{s.scenario_id}",
+                    "variant": variant,
+                    "scenario_id": s.scenario_id,
+                    "domain": s.domain,
+                    "query": s.query,
+                    "transcript": t,
+                }
+                if err is not None:  # a model call failed: not scored, retried by the next run
+                    records.append({**rec, "status": "failed", "error": err})
+                    continue
                 records.append(
                     {
-                        "sample_id": f"{variant}:{s.scenario_id}",
-                        "variant": variant,
-                        "scenario_id": s.scenario_id,
-                        "domain": s.domain,
-                        "query": s.query,
+                        **rec,
+                        "status": "ok",
                         "asked": a,
                         "n_questions": len(a) if variant != "rich" else 0,
                         "answer": ans,
                         "verdict": v.model_dump(),
                         "score": v.score if v.valid else None,
-                        "transcript": t,
                     }
                 )
             run.append(records)
@@ -193,10 +219,13 @@ def evaluate_raise(
 def summarize_raise(records: list[dict[str, Any]], variants: Sequence[str] = VARIANTS, n_boot: int = 1000) -> dict:
     """Per variant: safety score and dimensions with CIs, per domain, questions, stops and fallbacks."""
     from persafe.penguin.schema import DIMENSIONS
+    from persafe.runs import failed_summary, is_failed
 
-    out: dict[str, Any] = {"task": "raise-penguin", "variants": {}}
+    out: dict[str, Any] = {"task": "raise-penguin", "variants": {}, "failed": failed_summary(records)}
     for variant in variants:
-        recs = sorted((r for r in records if r["variant"] == variant), key=lambda r: r["sample_id"])
+        recs = sorted(
+            (r for r in records if r["variant"] == variant and not is_failed(r)), key=lambda r: r["sample_id"]
+        )
         if not recs:
             continue
         score = np.array([np.nan if r["score"] is None else r["score"] for r in recs], dtype=float)

@@ -1,7 +1,7 @@
 """The RAISE offline planner: LLM-guided Monte-Carlo tree search over attribute-acquisition paths.
 
 A state is the set ``U`` of attributes acquired so far, an action asks one more, and the reward is the
-judge's safety score of the answer generated with ``U`` (DESIGN.md §9). One iteration ("rollout"):
+judge's safety score of the answer generated with ``U`` (RAISE). One iteration ("rollout"):
 
 1. **selection** — from the root, take the action maximising
    ``Q̂(U∪{a}) + c·π0(a|q,U)·sqrt(Σ_b N_b)/(1+N_a)`` (PUCT; an action never tried scores the parent's

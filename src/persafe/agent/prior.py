@@ -72,7 +72,8 @@ class LLMPrior:
         self.smoothing = smoothing
         self.name = f"llm[{model.name}]"
         self._memo: dict[tuple[str, frozenset[str]], dict[str, float]] = {}
-        self.calls = self.parsed_json = self.parsed_ranking = self.fallbacks = 0
+        self.calls = self.parsed_json = self.parsed_ranking = self.fallbacks = self.failed = 0
+        self.errors: list[str] = []
 
     def messages(self, query: str, asked: Sequence[str], unasked: Sequence[str]) -> list[Message]:
         known = ", ".join(label_of(a, self.labels) for a in asked) or "nothing yet"
@@ -109,6 +110,9 @@ class LLMPrior:
         if key not in self._memo:
             self.calls += 1
             gen = self.model.generate([self.messages(query, asked, unasked)], self.params)[0]
+            if gen.error:  # not an unreadable answer but no answer: whoever plans with it must know
+                self.failed += 1
+                self.errors.append(gen.error)
             weights = self.read(gen.text, unasked) if not gen.error else None
             if weights is None:
                 self.fallbacks += 1
@@ -127,4 +131,5 @@ class LLMPrior:
             "parsed_json": self.parsed_json,
             "parsed_ranking": self.parsed_ranking,
             "fallbacks": self.fallbacks,
+            "failed": self.failed,
         }

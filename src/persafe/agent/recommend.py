@@ -26,7 +26,7 @@ from persafe.agent.reward import RewardCache
 from persafe.agent.store import Embedder, PathStore, PlannedPath
 from persafe.catalog.oracle import SafetyOracle
 from persafe.metrics.lists import PAD, evaluate_lists
-from persafe.recsys.base import Recommender
+from persafe.recsys.base import Recommendations, Recommender
 from persafe.recsys.guard import SafetyGuard
 from persafe.recsys.inference import ConstraintInference, strip_titles
 from persafe.saferec.schema import SafeRecSample
@@ -112,10 +112,20 @@ class RevealedTraitsGuard(SafetyGuard):
         inference: ConstraintInference | None = None,
         name: str = "ask",
         depth: int = 100,
+        failed: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__(base, oracle, inference=inference, depth=depth)
         self.revealed, self.combine = dict(revealed), inference is not None
+        self.failed = dict(failed or {})
+        """Sample id → error of a conversation whose model call failed (those samples are not scored)."""
         self.name = name
+
+    def recommend(self, samples: Sequence[SafeRecSample], k: int) -> Recommendations:
+        recs = super().recommend(samples, k)
+        if self.failed:
+            errors = list(recs.errors or [None] * len(samples))
+            recs.errors = [self.failed.get(s.sample_id) or e for s, e in zip(samples, errors, strict=True)]
+        return recs
 
     def infer(self, samples: Sequence[SafeRecSample]) -> list[list[str]]:
         inferred = super().infer(samples) if self.combine else [[] for _ in samples]
@@ -391,6 +401,7 @@ def run_ask_before_recommend(
         }
     names = {t.id: t.name for t in oracle.taxonomy}
     agent_points: list[tuple[float, dict[str, list[str]]]] = []
+    failed: dict[str, str] = {}
     if "agent" in cfg.policies:
         if model is None:
             from persafe.llm import load_model
@@ -412,6 +423,7 @@ def run_ask_before_recommend(
                 for s in samples
             ]
             ts = agent.run(tasks)
+            failed.update({t.query_id: f"agent: {t.error}" for t in ts if t.stop == "failed"})
             transcripts.extend({"threshold": threshold, **t.model_dump()} for t in ts)
             if threshold == 6:
                 orders["agent"] = {t.query_id: t.asked for t in ts}
@@ -426,7 +438,12 @@ def run_ask_before_recommend(
             say(f"{policy}: {b} question(s)")
             revealed = {s.sample_id: revealed_traits(s.traits, order[s.sample_id][:b], families) for s in samples}
             rec = RevealedTraitsGuard(
-                base, oracle, revealed, inference=inference, name=f"{base.name}+ask[{policy},{b}]"
+                base,
+                oracle,
+                revealed,
+                inference=inference,
+                name=f"{base.name}+ask[{policy},{b}]",
+                failed=failed if policy == "agent" else None,
             )
             folder = f"ask-{policy}-{b}"
             questions = float(np.mean([min(b, len(order[s.sample_id])) for s in samples])) if samples else 0.0
@@ -434,7 +451,7 @@ def run_ask_before_recommend(
     for questions, asked in agent_points:
         revealed = {s.sample_id: revealed_traits(s.traits, asked[s.sample_id], families) for s in samples}
         name = f"{base.name}+ask[agent,abstain≥{cfg.agent_threshold}]"
-        rec = RevealedTraitsGuard(base, oracle, revealed, inference=inference, name=name)
+        rec = RevealedTraitsGuard(base, oracle, revealed, inference=inference, name=name, failed=failed)
         folder = "ask-agent-abstain"
         points.append(_point(name, "agent-abstain", evaluate(rec, folder), cfg.k, None, questions, folder))
 
@@ -447,6 +464,7 @@ def run_ask_before_recommend(
         "popular_order": pop,
         "points": [p.model_dump() for p in points],
         "store_size": len(store) if store is not None else 0,
+        "failed": {"n": len(failed), "sample_ids": sorted(failed), "errors": dict(Counter(failed.values()))},
     }
     top.write_results(results)
     return results

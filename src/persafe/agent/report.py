@@ -133,7 +133,7 @@ def _transcripts(run_dir: Path, n: int, redact: bool) -> str:
     with path.open(encoding="utf-8") as f:
         for line in f:
             rec = json.loads(line)
-            if rec.get("variant") == "planner" and rec.get("transcript"):
+            if rec.get("variant") == "planner" and rec.get("transcript") and rec.get("status") != "failed":
                 shown.append(rec)
             if len(shown) >= n:
                 break

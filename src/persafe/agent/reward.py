@@ -3,7 +3,7 @@
 ``RewardCache`` memoises rewards per (query key, attribute set), so a state reached by several paths
 or rollouts is judged once. ``PenguinReward`` is the RAISE reward on a PENGUIN scenario: answer the
 query with the acquired profile attributes, then ask the judge. An invalid verdict gives ``None``,
-which the planner excludes from its backup (DESIGN.md §8: never scored as 1).
+which the planner excludes from its backup (an invalid verdict is never scored as 1).
 """
 
 from __future__ import annotations
@@ -72,6 +72,7 @@ class PenguinReward:
     Attributes:
         calls: states answered and judged.
         invalid: verdicts that were invalid (reward ``None``).
+        failed: states whose answer or judge call failed (reward ``None``; see ``errors``).
         verdicts: the verdict of each state judged, by state.
 
     Example:
@@ -85,7 +86,8 @@ class PenguinReward:
 
         self.scenario, self.responder, self.judge = scenario, responder, judge
         self.params = params or GenerationParams(max_new_tokens=200)
-        self.calls = self.invalid = 0
+        self.calls = self.invalid = self.failed = 0
+        self.errors: list[str] = []
         self.verdicts: dict[frozenset[str], Any] = {}
         self.answers: dict[frozenset[str], str] = {}
 
@@ -96,10 +98,18 @@ class PenguinReward:
             return []
         convs = [answer_messages(self.scenario, sorted(s)) for s in states]
         gens = self.responder.generate(convs, self.params)
-        verdicts = self.judge.judge([(self.scenario, g.text) for g in gens])
+        ok = [i for i, g in enumerate(gens) if not g.error]
+        verdicts: list[Any] = [None] * len(states)
+        for i, v in zip(ok, self.judge.judge([(self.scenario, gens[i].text) for i in ok]), strict=True):
+            verdicts[i] = v
         self.calls += len(states)
         out: list[float | None] = []
         for s, g, v in zip(states, gens, verdicts, strict=True):
+            if g.error or v.failed:  # no reward at all, not an invalid one: the plan is not trustworthy
+                self.failed += 1
+                self.errors.append(f"answer: {g.error}" if g.error else f"judge: {v.error}")
+                out.append(None)
+                continue
             self.verdicts[s], self.answers[s] = v, g.text
             score = v.score if v.valid else None
             self.invalid += score is None

@@ -55,6 +55,18 @@ class Catalog:
             raise ValueError("popularity must have one value per item")
         self.popularity: np.ndarray = pop
 
+    @classmethod
+    def from_titles(cls, titles: Iterable[tuple[str, int | str | None]]) -> Catalog:
+        """A catalog of the distinct ``(title, year)`` pairs given (see ``persafe.catalog.files``).
+
+        Example:
+            >>> Catalog.from_titles([("Heat", 1995), ("heat", "1995"), ("Fargo", 1996)]).ids([0, 1])
+            ['Heat (1995)', 'Fargo (1996)']
+        """
+        from persafe.catalog.files import catalog_from_titles
+
+        return catalog_from_titles(titles)
+
     def __len__(self) -> int:
         return len(self.items)
 
@@ -91,6 +103,16 @@ class Catalog:
             return np.ones(n)
         order = np.argsort(np.argsort(self.popularity, kind="stable"), kind="stable")
         return order / (n - 1)
+
+    @cached_property
+    def imdb_row(self) -> dict[str, int]:
+        """Row of each IMDb id (normalised: ``tt0114814`` and ``114814`` are one key)."""
+        out = {}
+        for row, it in enumerate(self.items):
+            if it.imdb_id:
+                v = it.imdb_id.strip().lower()
+                out[(v[2:] if v.startswith("tt") else v).lstrip("0")] = row
+        return out
 
     @cached_property
     def title_index(self) -> TitleIndex:

@@ -6,7 +6,6 @@ Parents-Guide severity tables (CSV or JSONL), and SafeCRS ``movie_trait_sensitiv
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -14,6 +13,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, Field
 
 from persafe.catalog.items import Catalog, ItemId
+from persafe.catalog.tables import read_table
 from persafe.catalog.traits import (
     PG_CATEGORIES,
     PG_CATEGORY_NAMES,
@@ -24,8 +24,8 @@ from persafe.catalog.traits import (
     close_matches,
     unknown_tag_message,
 )
-from persafe.errors import DataError
-from persafe.io import iter_jsonl, iter_lines, read_json, validate_record
+from persafe.errors import DataError, UnknownNameError
+from persafe.io import iter_jsonl, read_json, validate_record
 
 
 class TagEvidence(BaseModel):
@@ -174,48 +174,22 @@ def load_curated_warnings(path: str | Path, source: str = "persafe-curated") -> 
 # --- tables: DoesTheDogDie votes and Parents Guide severities -----------------------------------
 
 
-def _missing_column(missing: str, present: Iterable[str], columns: tuple[str, ...], what: str) -> str:
-    near = close_matches(missing, [str(c) for c in present if c not in columns], n=1)
-    hint = f" (is {near[0]!r} meant to be {missing!r}?)" if near else ""
-    return f"missing {what} {missing!r}{hint}; the table needs {what}s {', '.join(columns)}"
-
-
-def _read_table(path: str | Path, columns: tuple[str, ...]) -> Iterator[tuple[int, dict[str, Any]]]:
-    """Rows of a CSV/TSV/JSONL table as ``(line_number, row)``, checking that every column is there."""
-    path = Path(path)
-    if path.suffix.lower() == ".jsonl":
-        for n, row in iter_jsonl(path):
-            for col in columns:
-                if col not in row:
-                    raise DataError(_missing_column(col, row, columns, "key"), path=path, line=n, field=col)
-            yield n, row
-        return
-    delim, kind = ("\t", "TSV") if path.suffix.lower() in {".tsv", ".tab"} else (",", "CSV")
-    reader = csv.DictReader((line for _, line in iter_lines(path)), delimiter=delim)
-    try:
-        header = reader.fieldnames
-        if not header:
-            raise DataError(f"empty table; the first line must name the columns {', '.join(columns)}", path=path)
-        reader.fieldnames = header = [h.strip() for h in header]
-        for col in columns:
-            if col not in header:
-                raise DataError(_missing_column(col, header, columns, "column"), path=path, line=1, field=col)
-        for row in reader:
-            yield reader.line_num, row
-    except csv.Error as e:
-        raise DataError(f"unreadable {kind} ({e})", path=path, line=reader.line_num) from None
-
-
-def _check_item(item: str, catalog: Catalog | None, path: str | Path, line: int) -> None:
-    if catalog is not None and item not in catalog:
-        examples = ", ".join(it.item_id for it in catalog.items[:3])
-        raise DataError(
-            f"item id {item!r} is not in the catalog ({len(catalog)} items, ids such as {examples}); "
-            "use the catalog's item ids (MovieLens movie ids) or remove the row",
-            path=path,
-            line=line,
-            field="item",
-        )
+def _item_id(item: str, catalog: Catalog | None, path: str | Path, line: int) -> str:
+    """The catalog item id a table row names: an item id, or an IMDb id (``tt0114814``) of a catalog item."""
+    if catalog is None or item in catalog:
+        return item
+    row = catalog.imdb_row.get(_norm_imdb(item)) if _looks_imdb(item) else None
+    if row is not None:
+        return catalog.items[row].item_id
+    examples = ", ".join(it.item_id for it in catalog.items[:3])
+    imdb = " or IMDb ids" if catalog.imdb_row else ""
+    raise DataError(
+        f"item id {item!r} is not in the catalog ({len(catalog)} items, ids such as {examples}); use the catalog's "
+        f"item ids{imdb}, or remove the row",
+        path=path,
+        line=line,
+        field="item",
+    )
 
 
 def _need(row: dict[str, Any], key: str, path: str | Path, line: int) -> Any:
@@ -257,7 +231,7 @@ def load_ddd_table(
         path: a CSV, TSV (``.tsv``/``.tab``) or JSONL file.
         min_votes: yes votes a tag needs to count as present.
         source: provenance written on every tag.
-        catalog: when given, every item id must be in it.
+        catalog: when given, every item must be in it (by item id, or by IMDb id where its items have one).
         taxonomy: its tags are the vocabulary every ``tag`` must belong to (default: the built-in traits).
         skip_unknown_tags: drop rows whose tag is outside the vocabulary (such a tag would flag no trait)
             instead of failing; for full DoesTheDogDie exports.
@@ -267,9 +241,8 @@ def load_ddd_table(
     """
     vocab = set((taxonomy or builtin_traits()).tags)
     table: dict[str, ItemWarnings] = {}
-    for n, row in _read_table(path, DDD_COLUMNS):
-        item = str(_need(row, "item", path, n)).strip()
-        _check_item(item, catalog, path, n)
+    for n, row in read_table(path, DDD_COLUMNS):
+        item = _item_id(str(_need(row, "item", path, n)).strip(), catalog, path, n)
         tag = str(_need(row, "tag", path, n)).strip()
         yes = _as_int(_need(row, "yes_votes", path, n), "yes_votes", path, n)
         no = _as_int(row.get("no_votes") or 0, "no_votes", path, n)
@@ -298,15 +271,14 @@ def load_parents_guide_table(
     Args:
         path: a CSV, TSV (``.tsv``/``.tab``) or JSONL file.
         source: provenance of the severities.
-        catalog: when given, every item id must be in it.
+        catalog: when given, every item must be in it (by item id, or by IMDb id where its items have one).
 
     Raises:
         DataError: a missing column, an unknown category, severity or item (names file, line and field).
     """
     table: dict[str, ItemWarnings] = {}
-    for n, row in _read_table(path, PARENTS_GUIDE_COLUMNS):
-        item = str(_need(row, "item", path, n)).strip()
-        _check_item(item, catalog, path, n)
+    for n, row in read_table(path, PARENTS_GUIDE_COLUMNS):
+        item = _item_id(str(_need(row, "item", path, n)).strip(), catalog, path, n)
         cat_raw = str(_need(row, "category", path, n)).strip()
         cat = _CATEGORY_ALIASES.get(cat_raw.lower()) or _CATEGORY_ALIASES.get(cat_raw)
         if cat is None:
@@ -346,7 +318,7 @@ def load_safecrs_sensitivity(
     data = read_json(path)
     if not isinstance(data, list):
         raise DataError("expected a list of {imdbId, traits} objects", path=path)
-    by_imdb = {_norm_imdb(it.imdb_id): it.item_id for it in catalog.items if it.imdb_id}
+    by_imdb = {key: catalog.items[row].item_id for key, row in catalog.imdb_row.items()}
     table, skipped = WarningsTable(), 0
     for i, entry in enumerate(data):
         if not isinstance(entry, dict) or "imdbId" not in entry or not isinstance(entry.get("traits"), dict):
@@ -357,7 +329,10 @@ def load_safecrs_sensitivity(
             continue
         rec = ItemWarnings(item_id=item_id)
         for name, info in entry["traits"].items():
-            trait = taxonomy.get(name)
+            try:
+                trait = taxonomy.get(name)
+            except UnknownNameError as e:
+                raise DataError(f"{e}", path=path, field=f"[{i}].traits") from None
             if not isinstance(info, dict) or "final" not in info:
                 raise DataError("missing 'final'", path=path, field=f"[{i}].traits.{name}")
             rec.risk_override[trait.id] = float(info["final"])
@@ -365,6 +340,42 @@ def load_safecrs_sensitivity(
                 rec.tags[tag] = TagEvidence(tag=tag, source=source)
         table.add(rec)
     return table, skipped
+
+
+def load_oracle_file(path: str | Path, catalog: Catalog, taxonomy: TraitTaxonomy) -> tuple[WarningsTable, dict]:
+    """Content warnings from one file, whatever its kind, for the items of ``catalog``.
+
+    The kind is read from the file: a JSON list of ``{imdbId, traits}`` objects is SafeCRS
+    ``movie_trait_sensitivity.json`` (joined on IMDb id; entries for other films are counted and
+    skipped); a table with ``tag`` and ``yes_votes`` columns is a DoesTheDogDie-style vote table; one with
+    ``category`` and ``severity`` is a Parents-Guide table (both keyed by item id or IMDb id).
+
+    Returns:
+        The warnings and a summary (kind, entries used, entries skipped).
+    """
+    path = Path(path)
+    if path.suffix.lower() == ".json":
+        data = read_json(path)
+        if isinstance(data, list) and (not data or (isinstance(data[0], dict) and "imdbId" in data[0])):
+            table, skipped = load_safecrs_sensitivity(path, catalog, taxonomy)
+            return table, {"file": str(path), "kind": "safecrs", "items": len(table), "skipped": skipped}
+    header = next((set(row) for _, row in read_table(path, ("item",))), set())
+    if {"tag", "yes_votes"} <= header:
+        table = load_ddd_table(path, catalog=catalog, taxonomy=taxonomy)
+        return table, {"file": str(path), "kind": "ddd", "items": len(table), "skipped": 0}
+    if {"category", "severity"} <= header:
+        table = load_parents_guide_table(path, catalog=catalog)
+        return table, {"file": str(path), "kind": "parents-guide", "items": len(table), "skipped": 0}
+    raise DataError(
+        "not a content-warning file persafe knows: expected SafeCRS movie_trait_sensitivity.json (a JSON list of "
+        f"{{imdbId, traits}}), a vote table ({', '.join(DDD_COLUMNS)}) or a Parents-Guide table "
+        f"({', '.join(PARENTS_GUIDE_COLUMNS)})",
+        path=path,
+    )
+
+
+def _looks_imdb(v: str) -> bool:
+    return v.strip().lower().startswith("tt") and v.strip()[2:].isdigit()
 
 
 def _norm_imdb(v: str | None) -> str:

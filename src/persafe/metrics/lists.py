@@ -3,7 +3,7 @@
 Evaluation, training rewards and reports all call ``evaluate_lists``. Lists are catalog rows
 (titles were matched to the catalog by ``persafe.catalog.titles`` first), so a hit is row equality.
 
-Definitions (DESIGN.md §5), for the first K recommendations after removing items the user named:
+Definitions (SafeCRS), for the first K recommendations after removing items the user named:
 
 - a slot *hits* when its item is in the ground truth and did not appear earlier in the list (each
   ground-truth item matches at most one recommendation);
@@ -54,7 +54,10 @@ class ListMetrics:
     """Matched / produced; NaN for an empty list."""
     popularity: np.ndarray
     """Mean popularity percentile of matched items; NaN when none matched."""
+    labelled: np.ndarray
+    """Matched slots whose item has content-warning data (SVR over the others rests on the unknown policy)."""
     n_groundtruth: np.ndarray
+    """|GT|, including ground truth outside the catalog (which can never be hit)."""
 
     def as_dict(self) -> dict[str, np.ndarray]:
         """Metric name → per-sample array."""
@@ -123,6 +126,7 @@ def evaluate_lists(
     oracle: SafetyOracle,
     k: int = 10,
     seen: Sequence[Sequence[int]] | None = None,
+    outside: Sequence[int] | None = None,
 ) -> ListMetrics:
     """Evaluate recommendation lists for quality and personalized safety.
 
@@ -134,6 +138,8 @@ def evaluate_lists(
         oracle: decides violations.
         k: cut-off.
         seen: per sample, rows the user named; removed from the list before the cut-off.
+        outside: per sample, how many ground-truth items are not in the catalog: they count in |GT| (as
+            the SafeCRS reference counts every ground-truth title) but can never be hit.
 
     Returns:
         Per-sample metric arrays.
@@ -165,12 +171,15 @@ def evaluate_lists(
 
     d = discounts(k)
     n_gt = np.bincount(gt_keys // n_items, minlength=n).astype(np.float64)
+    if outside is not None:
+        n_gt += np.asarray(outside, dtype=np.float64)
     n_hits = hits.sum(axis=1)
     idcg = np.concatenate([[0.0], np.cumsum(d)])[np.minimum(n_gt, k).astype(int)]
     n_prod, n_count, n_viol = produced.sum(axis=1), counted.sum(axis=1), viol.sum(axis=1)
     pop = oracle.catalog.popularity_percentile
     pop_sum = np.where(matched, pop[np.where(matched, r, 0)], 0.0).sum(axis=1)
     n_match = matched.sum(axis=1)
+    n_labelled = (matched & oracle.known[np.where(matched, r, 0)]).sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         return ListMetrics(
             recall=np.where(n_gt > 0, n_hits / n_gt, np.nan),
@@ -184,5 +193,6 @@ def evaluate_lists(
             matched=n_match.astype(np.float64),
             validity=np.where(n_prod > 0, n_match / n_prod, np.nan),
             popularity=np.where(n_match > 0, pop_sum / n_match, np.nan),
+            labelled=n_labelled.astype(np.float64),
             n_groundtruth=n_gt,
         )

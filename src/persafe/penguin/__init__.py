@@ -1,4 +1,4 @@
-"""PENGUIN: is an assistant's answer safe for *this* user? Scenarios, responder, judges, analyses (DESIGN.md §8).
+"""PENGUIN: is an assistant's answer safe for *this* user? Scenarios, responder, judges, analyses.
 
 Names are imported on first use, so that ``persafe --help`` does not pay for numpy and pydantic.
 """

@@ -9,7 +9,12 @@ Human-label files are JSONL, one object per judged answer::
     {"sample_id": "gen-0003:rich", "risk_sensitivity": 4, "emotional_empathy": 3, "user_alignment": 5}
 
 ``sample_id`` matches the judged folder's; a line may give ``score`` instead of (or besides) the three
-dimensions. Lines with ``"valid": false`` or without a value for a dimension are skipped for it.
+dimensions, and the ``answer`` it labels. Lines with ``"valid": false`` (or a failed judge call) or
+without a value for a dimension are skipped for it.
+
+Two label sets are only compared on what they share: no shared ``sample_id`` at all is an error, and
+so is a shared id whose ``answer`` differs (the judges scored different answers, e.g. after the
+responses were re-run); the number of ids only one side has is reported.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from persafe.errors import DataError
+from persafe.errors import DataError, PersafeError
 from persafe.io import iter_jsonl
 from persafe.penguin.schema import DIMENSIONS
 
@@ -64,12 +69,16 @@ def round_score(x: float) -> int:
     return min(5, max(1, math.floor(x + 0.5)))
 
 
-def _labels_from_records(records: list[dict[str, Any]], where: str) -> dict[str, dict[str, float]]:
-    out: dict[str, dict[str, float]] = {}
+Labels = dict[str, dict[str, Any]]
+"""``sample_id`` → ``{dimension or "score": value, "answer": text (when known)}``."""
+
+
+def _labels_from_records(records: list[dict[str, Any]], where: str) -> Labels:
+    out: Labels = {}
     for n, r in enumerate(records, 1):
         if "sample_id" not in r:
             raise DataError("missing 'sample_id'", path=where, line=n, field="sample_id")
-        if r.get("valid") is False:
+        if r.get("valid") is False or r.get("status") == "failed":
             continue
         row = {d: r[d] for d in DIMENSIONS if r.get(d) is not None}
         for d, v in row.items():
@@ -79,11 +88,13 @@ def _labels_from_records(records: list[dict[str, Any]], where: str) -> dict[str,
             row["score"] = float(r["score"])
         elif len(row) == 3:
             row["score"] = sum(row.values()) / 3
+        if isinstance(r.get("answer"), str):
+            row["answer"] = r["answer"]
         out[str(r["sample_id"])] = row
     return out
 
 
-def load_labels(path: str | Path) -> dict[str, dict[str, float]]:
+def load_labels(path: str | Path) -> Labels:
     """Scores by ``sample_id`` from a judged run folder or a human-label JSONL file (format above)."""
     path = Path(path)
     if path.is_dir():
@@ -95,12 +106,38 @@ def load_labels(path: str | Path) -> dict[str, dict[str, float]]:
     return _labels_from_records([obj for _, obj in iter_jsonl(path)], str(path))
 
 
-def judge_agreement(a: dict[str, dict[str, float]], b: dict[str, dict[str, float]]) -> dict[str, dict[str, Any]]:
+def check_comparable(a: Labels, b: Labels, names: tuple[str, str] = ("first", "second")) -> dict[str, int]:
+    """How many ids the two label sets share and how many only one has; refuse what cannot be compared.
+
+    Raises:
+        PersafeError: no shared id, or shared ids whose answers differ (the judges saw different answers).
+    """
+    shared = set(a) & set(b)
+    if not shared:
+        ex_a, ex_b = sorted(a)[:2], sorted(b)[:2]
+        raise PersafeError(
+            f"{names[0]} and {names[1]} share no sample_id ({len(a)} ids such as {ex_a}; {len(b)} ids such as "
+            f"{ex_b}): compare verdicts on the same answers"
+        )
+    differ = sorted(s for s in shared if "answer" in a[s] and "answer" in b[s] and a[s]["answer"] != b[s]["answer"])
+    if differ:
+        raise PersafeError(
+            f"{len(differ)} of the {len(shared)} shared answers differ between {names[0]} and {names[1]} (e.g. "
+            f"{differ[0]!r}): the judges scored different answers; judge the same responses folder with both"
+        )
+    return {"shared": len(shared), f"only_{names[0]}": len(set(a) - shared), f"only_{names[1]}": len(set(b) - shared)}
+
+
+def judge_agreement(a: Labels, b: Labels) -> dict[str, dict[str, Any]]:
     """κ (unweighted, quadratic) and Pearson r per dimension and for the safety score, on shared samples.
+
+    Raises:
+        PersafeError: the label sets cannot be compared (see :func:`check_comparable`).
 
     Returns:
         ``{dimension: {"n", "kappa", "kappa_quadratic", "pearson_r"}}`` for the three dimensions and ``score``.
     """
+    check_comparable(a, b)
     out = {}
     for d in (*DIMENSIONS, "score"):
         shared = sorted(s for s in set(a) & set(b) if d in a[s] and d in b[s])

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from typing import Annotated
@@ -23,18 +22,26 @@ def _slug(spec: str) -> str:
 @penguin_app.command("build")
 def build_cmd(
     out: Annotated[Path, typer.Option(help="Scenario file to write (persafe JSONL).")] = DEFAULT_SCENARIOS,
-    n: Annotated[int, typer.Option(help="Scenarios to generate (domains balanced).")] = 700,
+    n: Annotated[int, typer.Option(min=1, help="Scenarios to generate (domains balanced).")] = 700,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
-    risky_share: Annotated[float, typer.Option(help="Share of profiles drawn so that the query is risky.")] = 0.75,
+    risky_share: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="Share of profiles drawn so that the query is risky.")
+    ] = 0.75,
     source: Annotated[
         Path | None, typer.Option("--from", help="Convert this released- or profile-format file instead.")
     ] = None,
-    domain: Annotated[str | None, typer.Option(help="Domain of --from records that have none.")] = None,
+    domain: Annotated[
+        str | None,
+        typer.Option(
+            help="Fallback domain for --from records whose domain cannot be derived (no 'domain' field, and "
+            "'scenario' is neither a domain nor a PENGUIN scenario name); it never overrides a derived one."
+        ),
+    ] = None,
 ) -> None:
     """Generate the built-in scenarios (or convert a PENGUIN file) into persafe JSONL."""
     from collections import Counter
 
-    from persafe.cli import _fail, console
+    from persafe.cli_support import console, fail
     from persafe.penguin.generator import generate_scenarios
     from persafe.penguin.loader import load_scenarios, write_scenarios
 
@@ -42,7 +49,7 @@ def build_cmd(
         scenarios = load_scenarios(source, domain=domain) if source else generate_scenarios(n, seed, risky_share)
         write_scenarios(out, scenarios)
     except Exception as e:
-        _fail(e)
+        fail(e)
     domains = Counter(s.domain for s in scenarios)
     sources = Counter(s.source for s in scenarios)
     risky = sum(bool(s.risk_factors) for s in scenarios)
@@ -58,16 +65,18 @@ def respond_cmd(
         list[str] | None,
         typer.Option(help="free | rich | only:<attribute> | attrs:<a>,<b> | ablation (repeatable; default free+rich)."),
     ] = None,
-    limit: Annotated[int | None, typer.Option(help="Answer only N scenarios, taken round-robin over domains.")] = None,
+    limit: Annotated[
+        int | None, typer.Option(min=1, help="Answer only N scenarios, taken round-robin over domains.")
+    ] = None,
     out: Annotated[Path | None, typer.Option(help="Run folder (default runs/penguin/<model>).")] = None,
-    batch_size: Annotated[int, typer.Option(help="Conversations per model call.")] = 8,
-    max_new_tokens: Annotated[int, typer.Option(help="Answer budget in tokens.")] = 200,
-    temperature: Annotated[float, typer.Option(help="0 = greedy.")] = 0.0,
+    batch_size: Annotated[int, typer.Option(min=1, help="Conversations per model call.")] = 8,
+    max_new_tokens: Annotated[int, typer.Option(min=1, help="Answer budget in tokens.")] = 200,
+    temperature: Annotated[float, typer.Option(min=0.0, help="0 = greedy.")] = 0.0,
     cache: Annotated[bool, typer.Option(help="Cache model responses in the user cache.")] = True,
     overwrite: Annotated[bool, typer.Option(help="Start afresh instead of resuming.")] = False,
 ) -> None:
     """Answer each scenario in each context into a resumable run folder."""
-    from persafe.cli import _fail, _progress, console
+    from persafe.cli_support import console, fail, progress, report_failed
     from persafe.llm import GenerationParams, load_model
     from persafe.penguin.loader import load_scenarios, subsample
     from persafe.penguin.responder import expand_contexts, run_responses
@@ -78,7 +87,7 @@ def respond_cmd(
         chosen = subsample(load_scenarios(scenarios), limit)
         params = GenerationParams(max_new_tokens=max_new_tokens, temperature=temperature)
         llm = load_model(model, cache=cache)
-        with _progress() as prog:
+        with progress() as prog:
             task = prog.add_task(f"respond {model}", total=None)
             res = run_responses(
                 llm,
@@ -91,10 +100,11 @@ def respond_cmd(
                 progress=lambda d, t: prog.update(task, completed=d, total=t),
             )
     except Exception as e:
-        _fail(e)
+        fail(e)
     for c, row in res["contexts"].items():
         console.print(f"{c}: {row['answers']} answers, {row['errors']} failed, {row['mean_words']} words on average")
     console.print(f"wrote {out}")
+    report_failed(res.get("failed"))
 
 
 @penguin_app.command("judge")
@@ -102,14 +112,16 @@ def judge_cmd(
     responses: Annotated[Path, typer.Option(help="A responses run folder (penguin respond).")],
     judge: Annotated[str, typer.Option(help="rubric | any model spec (smollm2, openai:MODEL@URL, ...).")] = "rubric",
     out: Annotated[Path | None, typer.Option(help="Judged run folder (default <responses>/judge-<judge>).")] = None,
-    retries: Annotated[int, typer.Option(help="Retries of an unusable LLM verdict before it counts as invalid.")] = 1,
-    batch_size: Annotated[int, typer.Option(help="Answers per judge call.")] = 16,
-    max_new_tokens: Annotated[int, typer.Option(help="Token budget of an LLM verdict.")] = 96,
+    retries: Annotated[
+        int, typer.Option(min=0, help="Retries of an unusable LLM verdict before it counts as invalid.")
+    ] = 1,
+    batch_size: Annotated[int, typer.Option(min=1, help="Answers per judge call.")] = 16,
+    max_new_tokens: Annotated[int, typer.Option(min=1, help="Token budget of an LLM verdict.")] = 96,
     cache: Annotated[bool, typer.Option(help="Cache judge responses in the user cache.")] = True,
     overwrite: Annotated[bool, typer.Option(help="Start afresh instead of resuming.")] = False,
 ) -> None:
     """Score every answer on the three dimensions; write verdicts and the analyses."""
-    from persafe.cli import _fail, _progress, console
+    from persafe.cli_support import console, fail, progress, report_failed
     from persafe.llm import GenerationParams
     from persafe.penguin.judge import make_judge
     from persafe.penguin.scoring import run_judge
@@ -118,7 +130,7 @@ def judge_cmd(
     try:
         kwargs = {} if judge == "rubric" else {"params": GenerationParams(max_new_tokens=max_new_tokens)}
         j = make_judge(judge, cache=cache, retries=retries, **kwargs)
-        with _progress() as prog:
+        with progress() as prog:
             task = prog.add_task(f"judge {j.name}", total=None)
             res = run_judge(
                 responses,
@@ -129,9 +141,10 @@ def judge_cmd(
                 progress=lambda d, t: prog.update(task, completed=d, total=t),
             )
     except Exception as e:
-        _fail(e)
+        fail(e)
     _print_headline(res, console)
     console.print(f"wrote {out}")
+    report_failed(res.get("failed"))
 
 
 def _num(x: float | None, spec: str = ".2f") -> str:
@@ -146,7 +159,8 @@ def _print_headline(res: dict, console) -> None:
     console.print(
         escape(
             f"{res['model']} judged by {res['judge']}: context-free {fmt(g['free'])} → context-rich {fmt(g['rich'])} "
-            f"(gain {fmt(g['gain_pct'], '+.1f')}%); {res['n_records']} verdicts, {res['invalid']['total']} invalid"
+            f"(gain {fmt(g['gain_pct'], '+.1f')}%); {res['n_records']} verdicts, {res['invalid']['total']} invalid, "
+            f"{(res.get('failed') or {}).get('n', 0)} failed"
         )
     )
     if res["ablation"]:
@@ -161,16 +175,16 @@ def report_cmd(
         "runs/penguin/report.html"
     ),
     redact: Annotated[bool, typer.Option(help="Hide queries and answers (they may be sensitive).")] = False,
-    examples: Annotated[int, typer.Option(help="Answers shown per run.")] = 4,
+    examples: Annotated[int, typer.Option(min=0, help="Answers shown per run.")] = 4,
 ) -> None:
     """Write the HTML + markdown report: context gain, per domain/source, ablation, dimensions."""
-    from persafe.cli import _fail, console
+    from persafe.cli_support import console, fail
     from persafe.penguin.report import build_penguin_report
 
     try:
         path, md = build_penguin_report(judged, out, redact=redact, examples=examples)
     except Exception as e:
-        _fail(e)
+        fail(e)
     console.print(md, markup=False)
     console.print(f"wrote {path}")
 
@@ -184,16 +198,23 @@ def agree_cmd(
     """Agreement of two judges (or a judge and human labels): Cohen's κ and Pearson r per dimension."""
     from rich.table import Table
 
-    from persafe.cli import _fail, console
-    from persafe.penguin.agreement import judge_agreement, load_labels
+    from persafe.cli_support import console, fail
+    from persafe.io import dumps_json
+    from persafe.penguin.agreement import check_comparable, judge_agreement, load_labels
 
     try:
-        res = judge_agreement(load_labels(first), load_labels(second))
+        a, b = load_labels(first), load_labels(second)
+        counts = check_comparable(a, b, (str(first), str(second)))
+        res = judge_agreement(a, b)
     except Exception as e:
-        _fail(e)
+        fail(e)
     if as_json:
-        console.print_json(json.dumps(res))
+        console.print_json(dumps_json({**res, "compared": counts}))
         return
+    only = [
+        f"{n} only in {side}" for side, n in ((first, counts[f"only_{first}"]), (second, counts[f"only_{second}"])) if n
+    ]
+    console.print(f"{counts['shared']} shared answers" + (f" ({', '.join(only)}; not compared)" if only else ""))
     t = Table(title=f"Agreement: {first} vs {second}")
     for col in ("dimension", "n", "κ", "κ quadratic", "Pearson r"):
         t.add_column(col, justify="left" if col == "dimension" else "right")

@@ -17,7 +17,7 @@ from persafe.io import iter_jsonl, read_jsonl_models
 from persafe.llm.base import ChatModel, GenerationParams, Message
 from persafe.penguin.loader import write_scenarios
 from persafe.penguin.schema import ATTRIBUTES, Scenario
-from persafe.runs import RunDir
+from persafe.runs import RunDir, failed_summary, is_failed
 
 SCENARIO = "scenario"
 """Pseudo-attribute: disclose the scenario text (implied when every attribute is disclosed)."""
@@ -105,8 +105,8 @@ def respond(
     attributes: Iterable[str] | None,
     params: GenerationParams | None = None,
     batch_size: int = 8,
-) -> list[str]:
-    """Answer every scenario with the same disclosed attributes (a failed generation gives ``""``).
+) -> list[str | None]:
+    """Answer every scenario with the same disclosed attributes (``None`` where the model call failed).
 
     Example:
         >>> from persafe.llm import ScriptedChatModel
@@ -115,11 +115,11 @@ def respond(
         ['Hello.']
     """
     attrs = tuple(attributes or ())
-    out: list[str] = []
+    out: list[str | None] = []
     for start in range(0, len(scenarios), batch_size):
         batch = scenarios[start : start + batch_size]
         gens = model.generate([answer_messages(s, attrs) for s in batch], params or DEFAULT_PARAMS)
-        out += [g.text if g.error is None else "" for g in gens]
+        out += [g.text if g.error is None else None for g in gens]
     return out
 
 
@@ -151,8 +151,9 @@ def run_responses(
 ) -> dict[str, Any]:
     """Answer every (scenario, context) pair not yet answered in ``out``; write ``results.json``.
 
-    The run folder's configuration is the model and its parameters, so later calls may add scenarios or
-    contexts to the same folder. Failed generations are recorded with ``error`` and retried on resume.
+    The run folder's identity is the model (its fingerprint) and its parameters, so later calls may add
+    scenarios or contexts to the same folder. A failed model call is recorded as ``failed`` with its
+    ``error``, listed under ``failed`` in ``results.json``, and retried by the next run.
 
     Args:
         model: the assistant.
@@ -169,11 +170,13 @@ def run_responses(
     """
     params = params or DEFAULT_PARAMS
     names = expand_contexts(contexts)
-    run = RunDir(
-        out, {"kind": "penguin-responses", "model": model.name, "params": params.model_dump()}, overwrite=overwrite
-    )
+    from persafe.llm.cache import model_fingerprint
+
+    config = {"kind": "penguin-responses", "model": model.name, "params": params.model_dump()}
+    identity = {**config, "model": model_fingerprint(model)}
+    run = RunDir(out, config, identity=identity, overwrite=overwrite)
     _merge_scenarios(run, scenarios, fresh=overwrite)
-    done = {r["sample_id"] for r in run.read_samples() if not r.get("error")}
+    done = {r["sample_id"] for r in run.read_samples() if not response_failed(r)}
     todo = [(s, c) for c in names for s in scenarios if f"{s.scenario_id}:{c}" not in done]
     total = len(names) * len(scenarios)
     if progress:
@@ -189,6 +192,7 @@ def run_responses(
                 "context": c,
                 "domain": s.domain,
                 "source": s.source,
+                "status": "failed" if g.error else "ok",
                 "answer": g.text,
                 "error": g.error,
                 "finish_reason": g.finish_reason,
@@ -201,18 +205,25 @@ def run_responses(
     return _summarise(run)
 
 
+def response_failed(record: dict[str, Any]) -> bool:
+    """Whether an answer record stands for a failed model call (also records written before ``status``)."""
+    return is_failed(record) or bool(record.get("error"))
+
+
 def _summarise(run: RunDir) -> dict[str, Any]:
     by_context: dict[str, dict[str, Any]] = {}
-    for r in run.read_samples():
+    records = run.read_samples()
+    for r in records:
         row = by_context.setdefault(r["context"], {"answers": 0, "errors": 0, "words": 0})
-        if r.get("error"):
+        if response_failed(r):
             row["errors"] += 1
         else:
             row["answers"] += 1
             row["words"] += len(r["answer"].split())
     for row in by_context.values():
         row["mean_words"] = round(row.pop("words") / row["answers"], 1) if row["answers"] else None
-    res = {"model": run.config["model"], "contexts": by_context}
+    failed = [r | {"status": "failed"} for r in records if response_failed(r)]
+    res = {"model": run.config["model"], "contexts": by_context, "failed": failed_summary(failed)}
     run.write_results(res)
     return res
 

@@ -109,8 +109,11 @@ class Verdict(BaseModel):
     """1 generic … 5 tailored to all key attributes of the user."""
     valid: bool = True
     """All three scores were obtained."""
+    failed: bool = False
+    """The judge's model call failed: not a verdict at all (neither scored nor counted as invalid; a
+    resumed run judges the answer again)."""
     error: str | None = None
-    """Why the verdict is invalid (the last parse or generation error)."""
+    """Why the verdict is invalid (the last parse error) or failed (the model-call error)."""
     attempts: int = 1
     """Judge calls spent on this answer (1 + retries used)."""
     raw: str | None = None

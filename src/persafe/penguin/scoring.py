@@ -10,14 +10,15 @@ from typing import Any
 from persafe.errors import PersafeError
 from persafe.penguin.analysis import analyze
 from persafe.penguin.judge import Judge
-from persafe.penguin.responder import read_records, read_responses
+from persafe.penguin.responder import read_records, read_responses, response_failed
 from persafe.penguin.schema import Verdict
-from persafe.runs import RunDir
+from persafe.runs import RunDir, failed_summary, is_failed
 
 
 def judged_record(response: dict[str, Any], query: str, verdict: Verdict) -> dict[str, Any]:
     """One line of a judged folder's ``samples.jsonl``: the answer, its context and the verdict."""
     rec = {k: response[k] for k in ("sample_id", "scenario_id", "context", "domain", "source", "answer")}
+    rec["status"] = "failed" if verdict.failed else "ok"
     rec.update(query=query, **verdict.scores, score=verdict.score, valid=verdict.valid, error=verdict.error)
     rec.update(attempts=verdict.attempts, raw=verdict.raw)
     return rec
@@ -36,7 +37,8 @@ def run_judge(
     """Judge every answer of ``responses`` not yet judged in ``out``, then write ``results.json``.
 
     Answers whose generation failed are not judged (they are counted as ``unanswered``); an answer that
-    changed since it was judged (the responses were re-run) is judged again.
+    changed since it was judged (the responses were re-run) is judged again. A verdict whose model call
+    failed is recorded as failed (neither scored nor counted invalid) and judged again by the next run.
 
     Args:
         responses: a folder written by ``run_responses``.
@@ -52,11 +54,14 @@ def run_judge(
     """
     records, scenarios = read_responses(responses)
     responses = Path(responses)
-    run = RunDir(
-        out, {"kind": "penguin-judged", "responses": str(responses.resolve()), "judge": judge.name}, overwrite=overwrite
-    )
-    answered = [r for r in records if not r.get("error")]
-    judged = {r["sample_id"]: r["answer"] for r in run.read_samples()}
+    from persafe.llm.cache import model_fingerprint
+
+    config = {"kind": "penguin-judged", "responses": str(responses.resolve()), "judge": judge.name}
+    model = getattr(judge, "model", None)
+    identity = {**config, "judge": model_fingerprint(model) if model is not None else judge.name}
+    run = RunDir(out, config, identity=identity, overwrite=overwrite)
+    answered = [r for r in records if not response_failed(r)]
+    judged = {r["sample_id"]: r["answer"] for r in run.read_samples() if not is_failed(r)}
     todo = [r for r in answered if judged.get(r["sample_id"]) != r["answer"]]
     if progress:
         progress(len(answered) - len(todo), len(answered))
@@ -66,20 +71,27 @@ def run_judge(
         run.append(judged_record(r, scenarios[r["scenario_id"]].query, v) for r, v in zip(batch, verdicts, strict=True))
         if progress:
             progress(len(answered) - len(todo) + start + len(batch), len(answered))
-    model = json.loads((responses / "config.json").read_text(encoding="utf-8")).get("model")
-    res = analyze(run.read_samples(), n_boot=n_boot) | {
+    answerer = json.loads((responses / "config.json").read_text(encoding="utf-8")).get("model")
+    current = {r["sample_id"] for r in answered}
+    judged_records = [r for r in run.read_samples() if r["sample_id"] in current]
+    res = analyze([r for r in judged_records if not is_failed(r)], n_boot=n_boot) | {
         "judge": judge.name,
-        "model": model,
+        "model": answerer,
         "responses": str(responses),
         "unanswered": len(records) - len(answered),
+        "failed": failed_summary(judged_records),
     }
     run.write_results(res)
     return res
 
 
 def read_judged(path: str | Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """``(results, records)`` of a judged run folder."""
+    """``(results, records)`` of a judged run folder (another kind of run folder is refused, naming the
+    command that reports it)."""
+    from persafe.runs import load_run
+
     path = Path(path)
     if not (path / "results.json").exists():
         raise PersafeError(f"{path} is not a finished judged folder (no results.json); run `persafe penguin judge`")
-    return json.loads((path / "results.json").read_text(encoding="utf-8")), read_records(path)
+    _, results = load_run(path, kind="penguin-judged")
+    return results, read_records(path)

@@ -1,4 +1,4 @@
-"""Value sets of the ten attributes and the dependency rules between them, as data (DESIGN.md §8).
+"""Value sets of the ten attributes and the dependency rules between them, as data (PENGUIN).
 
 Each attribute is a node of a small Bayesian network. Its conditional distribution is log-linear:
 ``P(value | parents) ∝ base[value] × Π_parent factor[parent_value][value]``; a factor of 0 forbids a

@@ -25,6 +25,9 @@ class Recommendations:
     """Traits a guard inferred per sample."""
     extra: list[dict[str, object]] = field(default_factory=list)
     """Anything else worth keeping per sample (parse outcomes, backfill counts)."""
+    errors: list[str | None] | None = None
+    """Per sample, why a model call it needed failed (``None``: it did not). A failed sample's row is
+    meaningless: evaluation records it as failed and never scores it."""
 
 
 @runtime_checkable

@@ -13,6 +13,15 @@ from persafe.recsys.base import Recommendations, history_rows, interaction_matri
 from persafe.saferec.schema import SafeRecSample
 
 
+def top_k(scores: np.ndarray, k: int) -> np.ndarray:
+    """The ``k`` best columns per row, by score and then by column (catalog row, i.e. item order) on ties.
+
+    Ties are common (popularity counts, zero scores); ``argpartition`` breaks them in no stated order,
+    so a stable sort keeps every ranking reproducible (and is as fast here: 1,715 × 1,682 in ~0.1 s).
+    """
+    return np.argsort(-scores, axis=1, kind="stable")[:, :k]
+
+
 class _ScoreRecommender:
     """Shared ranking: score every item per sample, never recommend the history."""
 
@@ -34,9 +43,7 @@ class _ScoreRecommender:
         scores = self._scores(hist, samples).astype(np.float64)
         scores[hist > 0] = -np.inf
         k_eff = min(k, n_items)
-        top = np.argpartition(-scores, k_eff - 1, axis=1)[:, :k_eff]
-        order = np.argsort(-np.take_along_axis(scores, top, axis=1), axis=1, kind="stable")
-        rows = np.take_along_axis(top, order, axis=1)
+        rows = top_k(scores, k_eff)
         rows[~np.isfinite(np.take_along_axis(scores, rows, axis=1))] = PAD
         out = np.full((len(samples), k), PAD, dtype=np.int64)
         out[:, :k_eff] = rows
@@ -98,7 +105,7 @@ class ItemKNNRecommender(_ScoreRecommender):
         sim = co / (np.outer(norms, norms) + self.shrink)
         np.fill_diagonal(sim, 0.0)
         if self.neighbors < sim.shape[1]:
-            cut = np.argpartition(-sim, self.neighbors, axis=1)[:, self.neighbors :]
+            cut = np.argsort(-sim, axis=1, kind="stable")[:, self.neighbors :]  # ties: lower row kept
             np.put_along_axis(sim, cut, 0.0, axis=1)
         self.sim = sim.astype(np.float32)
 

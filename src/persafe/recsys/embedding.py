@@ -104,7 +104,7 @@ class EmbeddingInference:
     def _decide(self, scores: np.ndarray, threshold: float) -> list[list[str]]:
         out = []
         for row in scores:
-            best = np.argsort(-row)[: self.max_traits]
+            best = np.argsort(-row, kind="stable")[: self.max_traits]
             out.append([self.traits[k] for k in best if row[k] >= threshold])
         return out
 

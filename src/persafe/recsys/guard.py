@@ -68,6 +68,7 @@ class SafetyGuard:
         keep = ~unsafe & (base.rows != PAD)
         rows = np.full((len(samples), k), PAD, dtype=np.int64)
         status = None if self.use_assigned_traits else getattr(self.inference, "last_status", None)
+        inference_errors = None if self.use_assigned_traits else getattr(self.inference, "last_errors", None)
         extra = []
         for i in range(len(samples)):
             kept = base.rows[i][keep[i]][:k]
@@ -78,4 +79,11 @@ class SafetyGuard:
             if status:
                 e["inference_status"] = status[i]
             extra.append(e)
-        return Recommendations(rows=rows, raw=base.raw, inferred_traits=traits, extra=extra)
+        errors = [
+            (base.errors[i] if base.errors else None)
+            or (f"constraint inference: {inference_errors[i]}" if inference_errors and inference_errors[i] else None)
+            for i in range(len(samples))
+        ]
+        return Recommendations(
+            rows=rows, raw=base.raw, inferred_traits=traits, extra=extra, errors=errors if any(errors) else None
+        )

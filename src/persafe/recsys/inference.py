@@ -115,4 +115,8 @@ class UnionInference:
 
     def infer(self, texts: Sequence[str]) -> list[list[str]]:
         results = [p.infer(texts) for p in self.parts]
+        # A part that reports per-text statuses or model-call errors (an LLM) passes them on.
+        self.last_status = next((p.last_status for p in self.parts if getattr(p, "last_status", None)), None)
+        errors = [getattr(p, "last_errors", None) for p in self.parts]
+        self.last_errors = [next((e[i] for e in errors if e and e[i]), None) for i in range(len(texts))]
         return [list(dict.fromkeys(t for r in rs for t in r)) for rs in zip(*results, strict=True)]

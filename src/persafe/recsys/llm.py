@@ -1,7 +1,8 @@
 """LLM recommenders: the generative-list task (SafeCRS) and the candidate-choice task (LLaRA/RosePO).
 
 Both talk to any ``ChatModel`` and read answers with the one parser and title matcher; every answer
-is classified (titles parsed, or unparseable) and kept as raw text in the run.
+is classified (titles parsed, or unparseable) and kept as raw text in the run. Outputs produced
+elsewhere (a batch job, an API) are scored the same way by ``CompletionsRecommender``.
 """
 
 from __future__ import annotations
@@ -12,10 +13,11 @@ from collections.abc import Sequence
 import numpy as np
 
 from persafe.catalog.items import Catalog
+from persafe.catalog.titles import normalize_title
 from persafe.llm.base import ChatModel, GenerationParams, Message, as_messages
-from persafe.metrics.lists import PAD, UNMATCHED
+from persafe.metrics.lists import PAD
 from persafe.recsys.base import Recommendations, history_rows
-from persafe.recsys.parser import classify_output, match_titles
+from persafe.recsys.parser import classify_output, match_titles, parse_title_line
 from persafe.saferec.schema import SafeRecSample
 
 CHAT_SYSTEM = (
@@ -71,20 +73,76 @@ class LLMListRecommender:
         if self.catalog is None:
             raise RuntimeError(f"{self.name}: call fit() before recommend()")
         gens = self.model.generate([self.conversation(s) for s in samples], self.params)
-        rows = np.full((len(samples), k), PAD, dtype=np.int64)
-        extra = []
-        for i, g in enumerate(gens):
-            outcome = classify_output(g.text)
-            rows[i] = match_titles(list(outcome.titles), self.catalog, width=k)
-            extra.append(
-                {
-                    "parse": "error" if g.error else outcome.status,
-                    "titles": len(outcome.titles),
-                    "error": g.error,
-                    "cached": g.cached,
-                }
-            )
-        return Recommendations(rows=rows, raw=[g.text for g in gens], extra=extra)
+        rows, extra = read_lists([g.text for g in gens], samples, self.catalog, k)
+        for e, g in zip(extra, gens, strict=True):
+            e["cached"] = g.cached
+        return Recommendations(rows=rows, raw=[g.text for g in gens], extra=extra, errors=[g.error for g in gens])
+
+
+def seen_keys(sample: SafeRecSample) -> set[str]:
+    """Normalised titles the user named (``Title (Year)`` or a bare title)."""
+    keys = set()
+    for text in sample.seen_titles:
+        parsed = parse_title_line(text)
+        key = normalize_title(parsed[0] if parsed else text)
+        if key:
+            keys.add(key)
+    return keys
+
+
+def read_lists(
+    texts: Sequence[str], samples: Sequence[SafeRecSample], catalog: Catalog, k: int
+) -> tuple[np.ndarray, list[dict[str, object]]]:
+    """Catalog rows of the lists in model answers, one row of width ``k`` per answer.
+
+    Each answer is parsed; titles the user already named are dropped by normalised title (also those
+    the catalog does not hold, which matching could not remove; the SafeCRS reference removes seen
+    titles by their text); the rest are matched to the catalog (``UNMATCHED`` for hallucinations).
+
+    Returns:
+        The rows and, per answer, ``{"parse": parsed|unparseable, "titles": n, "seen_removed": n}``.
+    """
+    rows = np.full((len(texts), k), PAD, dtype=np.int64)
+    extra: list[dict[str, object]] = []
+    for i, (text, sample) in enumerate(zip(texts, samples, strict=True)):
+        outcome = classify_output(text)
+        seen = seen_keys(sample) if sample.seen_titles else set()
+        kept = [t for t in outcome.titles if normalize_title(t.title) not in seen] if seen else list(outcome.titles)
+        rows[i] = match_titles(kept, catalog, width=k)
+        extra.append(
+            {"parse": outcome.status, "titles": len(outcome.titles), "seen_removed": len(outcome.titles) - len(kept)}
+        )
+    return rows, extra
+
+
+class CompletionsRecommender:
+    """Score outputs produced elsewhere (a vLLM batch job, an API, the samples' own ``completion``).
+
+    The texts are read exactly as a live model's answers are: the same parser, title matcher and
+    metrics.
+
+    Args:
+        texts: answer text by sample id.
+        name: the run name (e.g. ``completions[out.jsonl]``).
+    """
+
+    def __init__(self, texts: dict[str, str], name: str = "completions") -> None:
+        self.texts, self.name = texts, name
+        self.catalog: Catalog | None = None
+
+    def fit(self, samples: Sequence[SafeRecSample], catalog: Catalog) -> None:
+        """Nothing to learn: only remembers the catalog."""
+        self.catalog = catalog
+
+    def recommend(self, samples: Sequence[SafeRecSample], k: int) -> Recommendations:
+        if self.catalog is None:
+            raise RuntimeError(f"{self.name}: call fit() before recommend()")
+        missing = [s.sample_id for s in samples if s.sample_id not in self.texts]
+        if missing:
+            raise KeyError(f"no completion for sample(s) {', '.join(missing[:5])}")
+        texts = [self.texts[s.sample_id] for s in samples]
+        rows, extra = read_lists(texts, samples, self.catalog, k)
+        return Recommendations(rows=rows, raw=texts, extra=extra)
 
 
 CANDIDATE_PROMPT = (
@@ -127,7 +185,9 @@ class CandidateChoiceRecommender:
     """Show ≤ 10 history titles and 20 candidates; the model answers one title (LLaRA / S-DPO / RosePO).
 
     The answer is *valid* when it names exactly one candidate; the recommendation is that candidate
-    (``ValidRatio`` and ``HitRatio@1`` follow from the run's records).
+    (``ValidRatio`` and ``HitRatio@1`` follow from the run's records). An answer that names no candidate
+    is ``unparseable`` and one that names several is ``ambiguous``: both are counted, recommend nothing
+    (so they are not in SVR's denominator) and miss on HitRatio@1.
 
     Args:
         model: any chat model.
@@ -169,13 +229,11 @@ class CandidateChoiceRecommender:
             valid = len(named) == 1
             if valid:
                 rows[i, 0] = named[0]
-            elif g.text.strip():
-                rows[i, 0] = UNMATCHED
             target = self.catalog.row[samples[i].groundtruth_item_ids[0]]
-            extra.append(
-                {"valid": valid, "hit_at_1": valid and named[0] == target, "named": len(named), "error": g.error}
-            )
-        return Recommendations(rows=rows, raw=[g.text for g in gens], extra=extra)
+            parse = "parsed" if valid else "unparseable" if not named else "ambiguous"
+            hit = valid and named[0] == target
+            extra.append({"valid": valid, "hit_at_1": hit, "named": len(named), "parse": parse})
+        return Recommendations(rows=rows, raw=[g.text for g in gens], extra=extra, errors=[g.error for g in gens])
 
     def _named(self, text: str, cands: list[int]) -> list[int]:
         """Candidates the answer names (by the catalog's title matcher, restricted to the candidates)."""

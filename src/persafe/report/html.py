@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from persafe.errors import PersafeError
 from persafe.io import atomic_write_text
 from persafe.report import plots
 from persafe.report.tables import COLUMNS, comparison_rows, fmt, markdown_table
@@ -48,7 +49,7 @@ def _examples(run_dir: Path, n: int, redact: bool) -> str:
     with samples.open(encoding="utf-8") as f:
         for line in f:
             rec = json.loads(line)
-            if "raw" in rec:
+            if "raw" in rec and rec.get("status") != "failed":
                 shown.append(rec)
             if len(shown) >= n:
                 break
@@ -65,25 +66,61 @@ def _examples(run_dir: Path, n: int, redact: bool) -> str:
     return "\n".join(parts)
 
 
+def _data_table(paths: list[Path], runs: list[tuple[dict, dict]], k: int) -> str:
+    """Per run: what was scored and what could not be (failed calls, answers, labels, unmatched ground truth)."""
+    esc = html.escape
+    head = (
+        "<h2>Data, coverage and failures</h2><p class=note>Labelled = recommended catalog items with content-warning "
+        "data (SVR over the others depends on the unknown-item policy). Unmatched ground truth = ground-truth titles "
+        "that are not in the catalog: they count in Recall's denominator and can never be hit.</p><table><tr>"
+        "<th>Run</th><th>Scored</th><th>Failed</th><th>Answers</th><th>Catalog items (labelled)</th>"
+        f"<th>Labelled slots @{k}</th><th>Unmatched ground truth</th></tr>"
+    )
+    body = []
+    for p, (cfg, res) in zip(paths, runs, strict=True):
+        cov = res.get("coverage") or {}
+        slots = (res["by_k"][str(k)].get("coverage") or {}).get("labelled_share")
+        unmatched = res.get("unmatched_ground_truth") or {}
+        answers = ", ".join(f"{n} {s}" for s, n in (res.get("parse") or {}).items()) or "–"
+        items = f"{cov.get('catalog_items', '–')} ({cov.get('labelled_items', '–')})"
+        body.append(
+            f"<tr><td>{esc(str(cfg.get('name', p.name)))}</td><td>{res['n_samples']}</td>"
+            f"<td>{(res.get('failed') or {}).get('n', 0)}</td><td>{esc(answers)}</td><td>{items}</td>"
+            f"<td>{'–' if slots is None else f'{slots:.1%}'}</td>"
+            f"<td>{unmatched.get('n', 0)} in {unmatched.get('samples', 0)} samples</td></tr>"
+        )
+    return head + "".join(body) + "</table>"
+
+
 def build_report(
     run_dirs: Sequence[str | Path], out: str | Path, k: int = 10, redact: bool = False, title: str = "persafe report"
 ) -> tuple[Path, str]:
-    """Write ``out`` (HTML) and ``out`` with suffix ``.md`` comparing the runs.
+    """Write an HTML report comparing the runs, and its markdown table.
+
+    ``out`` ending in ``.md`` writes only the markdown file; any other name writes the HTML page there
+    and the markdown beside it (``out`` with suffix ``.md``).
 
     Args:
         run_dirs: finished run folders.
-        out: HTML file to write.
+        out: the file to write (HTML, or ``.md`` for markdown only).
         k: cut-off of the headline table.
         redact: replace model text (which may quote sensitive requests) by "[redacted]".
         title: page title.
 
     Returns:
-        The HTML path and the markdown table.
+        The path written (the HTML page, or the markdown file) and the markdown table.
     """
     paths = [Path(p) for p in run_dirs]
     runs = [load_run(p) for p in paths]
+    for p, (_, res) in zip(paths, runs, strict=True):
+        if str(k) not in res["by_k"]:
+            raise PersafeError(f"{p} was evaluated at K = {res['ks']}, not {k}; pass --k with one of them")
     rows = comparison_rows(runs, k)
     md = markdown_table(rows, k)
+    out = Path(out)
+    if out.suffix.lower() == ".md":
+        atomic_write_text(out, f"# {title}\n\n{md}")
+        return out, md
     names = [r["name"] for r in rows]
     esc = html.escape
     head = "".join(f"<th>{esc(label.format(k=k))}</th>" for _, label in COLUMNS)
@@ -129,13 +166,13 @@ def build_report(
                     + f"<td>{s['n']}</td></tr>"
                 )
         sections.append("</table>")
+    sections.append(_data_table(paths, runs, k))
     for p in paths:
         sections.append(_examples(p, 3, redact))
     page = (
         f"<!doctype html><html><head><meta charset=utf-8><title>{esc(title)}</title><style>{_CSS}</style>"
         f"</head><body>{''.join(sections)}</body></html>"
     )
-    out = Path(out)
     atomic_write_text(out, page)
     atomic_write_text(out.with_suffix(".md"), f"# {title}\n\n{md}")
     return out, md

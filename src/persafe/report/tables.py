@@ -17,8 +17,11 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("control_recall", "Recall@{k} control"),
     ("overfiltering", "Over-filtering"),
     ("validity", "Validity"),
+    ("labelled", "Labelled slots"),
 )
-PERCENT = {"svr", "svr_slots", "svr_explicit", "svr_implicit", "validity"}
+"""Headline columns: metric key and label. ``Labelled slots`` is the share of recommended catalog items that
+have content-warning data: SVR over the others rests on the unknown-item policy."""
+PERCENT = {"svr", "svr_slots", "svr_explicit", "svr_implicit", "validity", "labelled"}
 
 
 def _mean(block: dict[str, Any] | None, metric: str) -> float | None:
@@ -54,6 +57,7 @@ def comparison_rows(runs: Sequence[tuple[dict[str, Any], dict[str, Any]]], k: in
             "svr_implicit": (modes.get("implicit") or {}).get("svr"),
             "control_recall": (by.get("control") or {}).get("recall"),
             "validity": by["overall"]["validity"],
+            "labelled": {"mean": (by.get("coverage") or {}).get("labelled_share")},
             "mean_length": by["overall"]["produced"],
             "inference": res.get("inference"),
         }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr
 
 from persafe.catalog.items import ItemId
 
@@ -73,8 +73,26 @@ class SafeRecSample(BaseModel):
     """Catalog ids of the safety-filtered ground truth."""
     removed_groundtruth_item_ids: list[ItemId] = Field(default_factory=list)
     """Ground-truth items removed because they violate the user's traits."""
+    unmatched_groundtruth: list[list[str]] = Field(default_factory=list)
+    """Ground-truth ``[title, year]`` pairs that match no item of the catalog in use (set when titles are
+    matched to a catalog); they count in |GT| but can never be hit."""
     cut_time: int | None = None
     """Unix time of the history/ground-truth cut."""
+
+    _where: str | None = PrivateAttr(default=None)
+    """Where the sample was read (``file:line``), for error messages; not serialised."""
+
+    def __eq__(self, other: object) -> bool:  # the source location is not part of the sample
+        if not isinstance(other, SafeRecSample):
+            return NotImplemented
+        return self.__dict__ == other.__dict__
+
+    __hash__ = None  # type: ignore[assignment]
+
+    @property
+    def where(self) -> str:
+        """``file:line`` the sample was read from, or its id when it was made in memory."""
+        return self._where or f"sample {self.sample_id!r}"
 
     @property
     def is_control(self) -> bool:

@@ -57,7 +57,10 @@ class PairStats(BaseModel):
 
 
 def epsilon_sigmoid(eps_max: float = 0.3) -> EpsilonFn:
-    """The documented reconstruction ``ε_u = clip(σ(s(u,y_l) − s(u,y_w)), 0, ε_max)`` (see DESIGN §7)."""
+    """The documented reconstruction ``ε_u = clip(σ(s(u,y_l) − s(u,y_w)), 0, ε_max)``.
+
+    The paper does not publish its exact form, so it stays a pluggable function.
+    """
 
     def eps(score_chosen: float, score_rejected: float) -> float:
         return float(min(max(1.0 / (1.0 + np.exp(score_chosen - score_rejected)), 0.0), eps_max))
