@@ -45,6 +45,10 @@ def llm_runs(data: str, n: int) -> list[EvalConfig]:
     ]
 
 
+def _num(x: float | None) -> str:
+    return "–" if x is None or x != x else f"{x:.2f}"  # undefined (no prediction at all) is not 0
+
+
 def run_demo(
     out: str | Path = "runs/demo", limit: int | None = None, llm: bool = True, console: Console | None = None
 ) -> Path:
@@ -114,7 +118,7 @@ def run_demo(
         if inf and "oracle" not in cfg_["name"]:
             bm = inf["by_mode"]
             parts = [
-                f"{m} {bm[m]['precision']:.2f} / {bm[m]['recall']:.2f}" for m in ("explicit", "implicit") if m in bm
+                f"{m} {_num(bm[m]['precision'])} / {_num(bm[m]['recall'])}" for m in ("explicit", "implicit") if m in bm
             ]
             fp = bm.get("none", {}).get("fp", 0)
             console.print(
