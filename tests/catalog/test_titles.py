@@ -181,3 +181,119 @@ def test_the_article_as_written_decides_between_two_works() -> None:
 def test_overlong_or_odd_input_matches_nothing(index: TitleIndex) -> None:
     assert index.match("Heat" + " " * 10_000, 1995).index == -1
     assert index.match(None).index == -1  # type: ignore[arg-type]
+
+
+# --- memos and the trigram index change no result ----------------------------------------------------
+
+
+def _plain_normal_forms(title: str) -> tuple[str, str]:
+    """The normal forms as first defined (no shortcut), which ``_normal_forms`` must give."""
+    import re
+    import unicodedata
+
+    from persafe.catalog.titles import _ARTICLES, _TRAILING_ARTICLE
+
+    m = _TRAILING_ARTICLE.match(title.strip())
+    shown = title.strip()
+    if m:
+        art = m.group("art")
+        shown = f"{art}{'' if art.endswith(chr(39)) else ' '}{m.group('body').strip()}{m.group('rest') or ''}"
+    t = unicodedata.normalize("NFKD", shown).encode("ascii", "ignore").decode("ascii").lower()
+    full = re.sub(r"[^0-9a-z]+", " ", t.replace("&", " and ")).strip()
+    for art in _ARTICLES:
+        a = art.rstrip("'")
+        if full.startswith(a + " ") and len(full) > len(a) + 1:
+            return full, full[len(a) + 1 :]
+    return full, full
+
+
+def test_normal_forms_equal_the_plain_definition(movielens: MovieLens) -> None:
+    import random
+
+    from persafe.catalog.titles import _normal_forms, normalize_titles
+
+    rng = random.Random(2)
+    titles = [it.title for it in movielens.catalog.items]
+    atoms = ["The ", "the", ", The", ", L'", "L'", "Les ", "A", " ", "&", "é", "Ǆ", "ﬁ", "東", "-", "(", ")", "x", "7"]
+    atoms.append(",")
+    titles += ["".join(rng.choice(atoms) for _ in range(rng.randint(0, 8))) for _ in range(3_000)]
+    for title in titles:
+        assert _normal_forms(title) == _plain_normal_forms(title), title
+    assert normalize_titles(titles) == [normalize_title(t) for t in titles]
+
+
+def _typos(rng, key: str, edits: int) -> str:
+    for _ in range(edits):
+        i = rng.randrange(len(key) + 1)
+        op = rng.random()
+        c = rng.choice("abcdefghijklmnopqrstuvwxyz 0123456789")
+        key = key[:i] + c + key[i:] if op < 0.4 else key[:i] + key[i + 1 :] if op < 0.7 else key[:i] + c + key[i + 1 :]
+    return key
+
+
+def test_trigram_index_finds_what_scoring_every_key_finds() -> None:
+    import random
+
+    from persafe.catalog.titles import TitleIndex
+
+    rng = random.Random(11)
+    words = ["moon", "patrol", "harbor", "kings", "night", "shift", "the", "of", "a", "baker", "star", "road", "ana"]
+    titles = sorted({" ".join(rng.choice(words) for _ in range(rng.randint(1, 5))) for _ in range(3_000)})
+    titles = [t + rng.choice(["", "", " 2", " II", " 3", " part 2", " 1999", "s"]) for t in titles]
+    idx = TitleIndex(titles, [rng.randint(1950, 2020) for _ in titles])
+    keys = list(idx._rows)
+    queries = [_typos(rng, rng.choice(keys), rng.choice([0, 1, 1, 2, 3])) for _ in range(600)]
+    queries += ["ab", "abcd", "anana banana", "x" * 60, "é moon", "moon\npatrol", ""]
+    for threshold in (92.0, 95.0, 85.0, 70.0, 100.0, 40.0):
+        for key in queries:
+            assert idx._fuzzy_candidates(key, threshold) == idx._fuzzy_scan(key, threshold), (key, threshold)
+
+
+def test_trigram_candidates_hold_every_key_that_reaches_the_threshold() -> None:
+    """Also for keys that are not normalised (any character): the filter may only add candidates."""
+    import random
+
+    from rapidfuzz import fuzz
+
+    from persafe.catalog.titles import _TrigramBlocks
+
+    rng = random.Random(4)
+    alphabet = "ab c\néö東_-"
+    keys = ["".join(rng.choice(alphabet) for _ in range(rng.randint(1, 30))) for _ in range(500)]
+    blocks = _TrigramBlocks(keys)
+    for _ in range(300):
+        query = _typos(rng, rng.choice(keys), rng.randint(0, 2)) if rng.random() < 0.8 else rng.choice(keys)
+        for threshold in (92.0, 80.0):
+            found = blocks.candidates(query, threshold)
+            if found is None:
+                continue
+            reach = {i for i, k in enumerate(keys) if fuzz.ratio(query, k, score_cutoff=threshold)}
+            assert reach <= set(found.tolist()), (query, threshold)
+
+
+def test_match_rows_equals_match(index: TitleIndex) -> None:
+    pairs = [("The Usual Suspects", 1995), ("Heat", 1987), ("Heat", None), ("Usual Suspect", 1995),
+             ("Nothing", 2000), ("", None), ("x" * 600, 1995), (None, 1995), ("Se7en", 1996)] * 3  # fmt: skip
+    want = [index.match(t, y).index for t, y in pairs]  # type: ignore[arg-type]
+    assert index.match_rows(pairs) == want  # type: ignore[arg-type]
+    assert index.match_rows(pairs, missing=-2) == [-2 if r == -1 else r for r in want]  # type: ignore[arg-type]
+    assert index.match_rows([]) == []
+
+
+def test_match_memos_are_bounded_and_change_nothing(monkeypatch: pytest.MonkeyPatch, movielens: MovieLens) -> None:
+    import random
+
+    from persafe.catalog import titles
+
+    cat = movielens.catalog
+    rng = random.Random(8)
+    pairs = [(_typos(rng, it.title, rng.choice([0, 0, 1])), it.year) for it in rng.sample(cat.items, 300)]
+    fresh = TitleIndex([it.title for it in cat.items], [it.year for it in cat.items], cat.popularity)
+    want = [fresh.match(t, y) for t, y in pairs]
+    monkeypatch.setattr(titles, "MEMO_SIZE", 20)
+    titles.clear_caches()
+    small = TitleIndex([it.title for it in cat.items], [it.year for it in cat.items], cat.popularity)
+    for _ in range(2):
+        assert [small.match(t, y) for t, y in pairs] == want
+        assert small.match_rows(pairs) == [m.index for m in want]
+        assert len(small._memo) <= 20 and len(small._row_memo) <= 20 and len(small._fuzzy_memo) <= 20

@@ -100,3 +100,43 @@ def test_llm_inference_retries_then_counts_unparseable():
     assert model.calls == 5
     conv = model.script  # the prompt shows the trait list and two worked examples
     assert callable(conv)
+
+
+def test_read_lists_equals_the_plain_reading(catalog, make_sample):
+    """``read_lists`` reads pairs in bulk and matches the first k at once: the rows and counts are
+    those of parsing every answer into objects, dropping seen titles and matching every title."""
+    import random
+
+    import numpy as np
+
+    from persafe.catalog.titles import normalize_title
+    from persafe.recsys.llm import read_lists, seen_keys
+    from persafe.recsys.parser import classify_output, match_titles
+
+    rng = random.Random(5)
+    names = [it.display for it in catalog.items] + [it.title for it in catalog.items]
+    names += ["the usual suspects (1995)", "Heat (1993)", "Heat (1990)", "Fargo 2 (1998)", "Made Up (2001)"]
+    names += ["Usual Suspect (1995)", "Arachnophobia", "Saw II (2005)", "Mystery Film", "Nothing Here (1980)"]
+    styles = ["{n}. {t}", "- **{t}**", "{t}", '{n}) "{t}"', "{n}. {t} - a note"]
+    answers: list[object] = []
+    samples = []
+    for i in range(400):
+        style = rng.choice(styles)
+        lines = [style.format(n=j + 1, t=rng.choice(names)) for j in range(rng.randint(0, 14))]
+        text = "\n".join(lines)
+        if rng.random() < 0.2:
+            text = f"Sure! Here you go:\n<solution>\n{text}\n</solution>"
+        answers.append(text)
+        named = ["Heat", "Fargo (1996)", "The Usual Suspects", "Made Up", "1. Saw", "Nope"]
+        samples.append(make_sample(f"s{i}", seen_titles=rng.sample(named, rng.randint(0, 2))))
+    answers[:3] = [None, "", '{"movies": [{"title": "Heat", "year": 1995}, {"title": "Fargo"}]}']
+    for k in (1, 3, 10):
+        rows, extra = read_lists(answers, samples, catalog, k)  # type: ignore[arg-type]
+        for i, (text, sample) in enumerate(zip(answers, samples, strict=True)):
+            outcome = classify_output(text)
+            seen = seen_keys(sample) if sample.seen_titles else set()
+            kept = [t for t in outcome.titles if normalize_title(t.title) not in seen] if seen else list(outcome.titles)
+            assert np.array_equal(rows[i], match_titles(kept, catalog, width=k)), (k, text)
+            removed = len(outcome.titles) - len(kept)
+            assert extra[i] == {"parse": outcome.status, "titles": len(outcome.titles), "seen_removed": removed}
+    assert read_lists([], [], catalog, 4)[0].shape == (0, 4)

@@ -444,3 +444,160 @@ def test_generated_outputs_are_classified(text):
     assert (outcome.status == "parsed") == bool(outcome.titles)
     for p in outcome.titles:
         assert p.title.strip() and (p.year is None or 1800 <= p.year <= 2099)
+
+
+# --- the quick reading (memos, one-step common lines) gives what the general rules give ----------------
+
+_HEADS = ["", "", "", "1. ", "2) ", "12. ", "7. ", "300: ", "1: ", "2: ", "- ", "* ", "• ", "(3) ", "1.  ", "1.\t",
+          "# ", "> ", "1234. ", "٣. ", " 1. ", "1 . ", "-", "**", "1.", "- 1. ", "10) "]  # fmt: skip
+_OPEN = ["", "", "", "**", '"', "“", "'", "‘", '**"', "`", "__", "~~", "[", "*"]
+_CLOSE = ["", "", "", "**", '"', "”", "’", "'", '"**', "`", "__", "]"]
+_TITLES = [
+    "Heat", "Fargo", "300: Rise of an Empire", "3:10 to Yuma", "2001: A Space Odyssey", "Se7en", "1917", "12 Angry Men",
+    "Let Me In", "These Final Hours", "Sure Thing", "Note to Self", "I Think We're Alone Now", "Here Is Greenwood",
+    "Amélie", "Léon: The Professional", "Schindler’s List", "Sex, Lies, and Videotape", "Good, Bad, Ugly, Weird",
+    "Steins;Gate", "St. Vincent", "Mr. & Mrs. Smith", "Porky's", "'71", "Heat'", "Heat-", "Heat:", "M*A*S*H",
+    "Under_score", "A", "It", "Dr. No", "Ha ha. Funny", "Is It Over? Yes.", "東京物語", "Ａｍｅｌｉｅ", "ﬁlm noir",
+    "Two  Spaces", "Tab\there", "The Usual Suspects", "Usual Suspects, The", "the lower case one", "ALL CAPS",
+    "Kung Fu Panda 2", "Rocky II", "Ocean's Eleven", "Star Wars: Episode IV - A New Hope", "Who? What! Where.",
+    "x" * 121, " ".join(["Word"] * 16), "Café de Flore", "Naïve", "Ça", "ſure Thing", "Un Chien Andalou.",
+]  # fmt: skip
+_YEARS = [" (1995)", " (1995)", " (1995)", " (1895)", " (2035)", "(1995)", " [1995]", " ( 1995 )", " (95)", "",
+          " - 1995", ", 1995", " (١٩٩٥)", " (1995) (2001)", " (Director's Cut) (1995)"]  # fmt: skip
+_TAILS = ["", "", "", "", "**", " - a tense thriller", ": a cult classic: loved it", " — note", " - note:", " | note",
+          "  ", "\t", " - like Heat (1995), and more", ", Fargo (1996)", "; Fargo (1996)", " and Fargo (1996)",
+          " - it's great", ' - "quoted"', " - 1, 2, 3", ".", "!", " because it is great", ":", " - note: ",
+          " - [link](x)", " - a, b", "**: note", " & Fargo (1996)"]  # fmt: skip
+_OTHER_LINES = ["", "   ", "Sure! Here are 20 movies you might enjoy:", "Enjoy!", "<think>", "</think>",
+                "Happy watching!", "I think you'd love Heat (1995) because it is tense.", "**Recommendations:**",
+                "## Movies", "1.", "Heat, Fargo, Alien", "Heat; Fargo", "Heat (1995), Fargo (1996), Alien (1979)",
+                '["Heat (1995)", "Fargo (1996)"]', "x" * 1_200]  # fmt: skip
+
+
+def _generated_lines(rng, n: int) -> list[str]:
+    lines = []
+    for _ in range(n):
+        if rng.random() < 0.1:
+            lines.append(rng.choice(_OTHER_LINES))
+            continue
+        head = rng.choice(_HEADS)
+        if rng.random() < 0.3:  # the common shape, exactly
+            head = rng.choice(["", "1. ", "2) ", "- ", "* ", "• ", "14. "])
+        line = head + rng.choice(_OPEN) + rng.choice(_TITLES) + rng.choice(_CLOSE) + rng.choice(_YEARS)
+        lines.append(line + rng.choice(_TAILS))
+    return lines
+
+
+def _answers(rng, lines: list[str]) -> list[str]:
+    out, i = [], 0
+    while i < len(lines):
+        n = rng.randint(1, 30)
+        body = lines[i : i + n]
+        i += n
+        sep = rng.choice(["\n", "\n", "\n", "\r\n", "\n\n", "\u2028"])
+        text = sep.join(body)
+        shape = rng.random()
+        if shape < 0.3:
+            text = f"<think>\nLet me think.\n</think>\n<solution>\n{text}\n</solution>"
+        elif shape < 0.5:
+            text = f"Here are some movies:\n\n{text}\n\nEnjoy!"
+        out.append(text)
+    return out
+
+
+def test_quick_reading_equals_the_general_rules_on_5000_generated_lines():
+    import random
+
+    from persafe.recsys import parser
+
+    rng = random.Random(7)
+    lines = _generated_lines(rng, 5_000)
+    answers = _answers(rng, lines)
+    parser.clear_caches()
+    for rounds in ("cold", "warm"):
+        for text in answers:
+            slow, slow_in_block = parser._parse(text, memo=False)
+            quick, quick_in_block = parser._parse(text)
+            assert quick == slow and quick_in_block == slow_in_block, (rounds, text)
+            status, pairs = parser.classify_titles(text)
+            assert (status, pairs) == (classify_output(text).status, [(p.title, p.year) for p in slow]), text
+    # line by line, whatever list number the line would continue
+    for line in lines:
+        if len(line) > MAX_LINE_CHARS or not line.strip():
+            continue
+        for expected in (1, 2, 8, 300):
+            want = parser._read_line(line, expected, parser.MAX_PIECES)
+            assert parser._read_line_memo(line, expected) == want, line
+            fast = parser._fast_line(line)
+            if fast is not None:
+                (title, year), number = fast
+                assert want == (((title, year),), expected if number is None else number + 1, 1), line
+
+
+def test_common_lines_that_only_look_common_take_the_general_rules():
+    from persafe.recsys import parser
+
+    assert parser._fast_line("3. Heat (1995)") == (("Heat", 1995), 3)
+    assert parser._fast_line("- **Heat** (1995) - a heist film") == (("Heat", 1995), None)
+    assert parser._fast_line("300: Rise of an Empire (2014)") is None  # the numbering so far decides
+    assert parser._fast_line("1. 300: Rise of an Empire (2014)") == (("300: Rise of an Empire", 2014), 1)
+    assert parser._fast_line("12 Angry Men (1957)") is None  # a number first, no list number
+    assert parser._fast_line("Heat (1995): ") is None  # the general rules skip a line ending with ":"
+    assert parser._fast_line("Sex, Lies, and Videotape (1989)") is None  # three comma-separated parts
+    assert parser._fast_line("Here Is Greenwood (2010)") is None  # starts like chatter
+    for expected in (1, 2, 300):
+        for line in ("300: Rise of an Empire (2014)", "12 Angry Men (1957)", "Heat (1995): "):
+            assert parser._read_line_memo(line, expected) == parser._read_line(line, expected, parser.MAX_PIECES)
+
+
+def test_quick_reading_keeps_the_piece_budget(monkeypatch):
+    from persafe.recsys import parser
+
+    lines = [f"{i % 999 + 1}. Heat {i} (1995)" for i in range(1_100)]
+    lines[500] = "Alpha, Beta, Gamma, Delta, Epsilon, Zeta, Eta, Theta, Iota, Kappa"  # ten pieces at once
+    body = "\n".join(lines)
+    parser.clear_caches()
+    assert parser._line_titles(body) == parser._line_titles(body, memo=False)
+    assert parser._line_titles(body) == parser._line_titles(body, memo=False)  # warm
+    assert len(parser._line_titles(body)[0]) < parser.MAX_PIECES
+
+
+def test_memos_are_bounded_and_change_nothing(monkeypatch):
+    import random
+
+    from persafe.recsys import parser
+
+    monkeypatch.setattr(parser, "MEMO_SIZE", 50)
+    parser.clear_caches()
+    rng = random.Random(3)
+    for text in _answers(rng, _generated_lines(rng, 1_000)):
+        assert parser._parse(text) == parser._parse(text, memo=False)
+        assert len(parser._FAST_MEMO) <= 50 and len(parser._COMMON) <= 50
+    parser.clear_caches()
+    assert not parser._FAST_MEMO and not parser._COMMON
+
+
+def test_mention_title_is_the_parsed_title_or_the_text():
+    import random
+
+    from persafe.recsys.parser import mention_title
+
+    rng = random.Random(9)
+    texts = _generated_lines(rng, 3_000) + _TITLES + [t.rstrip("0123456789 ") for t in _TITLES]
+    texts += ["Best in Show", "Heat.", "Heat - 1995", "Heat, 1995", "I loved it!", "Note to self", "Ⅻ Monkeys Ⅻ"]
+    for text in texts:
+        parsed = parse_title_line(text)
+        assert mention_title(text) == (parsed[0] if parsed else text), text
+
+
+def test_chatter_heads_cover_every_way_chatter_starts():
+    from persafe.recsys.parser import _CHATTER, _CHATTER_HEADS, _fast_title
+
+    starts = ["here are", "here is", "sure", "certainly", "of course", "i recommend", "i suggest", "i hope", "i think",
+              "these", "based on", "enjoy", "note", "recommendation", "recommendations", "let me", "happy watching",
+              "as an ai"]  # fmt: skip
+    for start in starts:
+        for text in (start, start.upper(), start.title(), f"{start} Heat"):
+            assert _CHATTER.match(text) and text[:4].lower() in _CHATTER_HEADS, text
+    assert _fast_title("I ſuggest Heat (1995)") is None  # "ſ" reads as "s" to the chatter rule
+    assert _fast_title("Ice Age (2002)") is not None

@@ -13,11 +13,11 @@ from collections.abc import Sequence
 import numpy as np
 
 from persafe.catalog.items import Catalog
-from persafe.catalog.titles import normalize_title
+from persafe.catalog.titles import normalize_titles
 from persafe.llm.base import ChatModel, GenerationParams, Message, as_messages
-from persafe.metrics.lists import PAD
+from persafe.metrics.lists import PAD, UNMATCHED
 from persafe.recsys.base import Recommendations, history_rows
-from persafe.recsys.parser import classify_output, match_titles, parse_title_line
+from persafe.recsys.parser import classify_output, classify_titles, mention_title
 from persafe.saferec.schema import SafeRecSample
 
 CHAT_SYSTEM = (
@@ -81,12 +81,8 @@ class LLMListRecommender:
 
 def seen_keys(sample: SafeRecSample) -> set[str]:
     """Normalised titles the user named (``Title (Year)`` or a bare title)."""
-    keys = set()
-    for text in sample.seen_titles:
-        parsed = parse_title_line(text)
-        key = normalize_title(parsed[0] if parsed else text)
-        if key:
-            keys.add(key)
+    keys = set(normalize_titles([mention_title(text) for text in sample.seen_titles]))
+    keys.discard("")
     return keys
 
 
@@ -98,20 +94,29 @@ def read_lists(
     Each answer is parsed; titles the user already named are dropped by normalised title (also those
     the catalog does not hold, which matching could not remove; the SafeCRS reference removes seen
     titles by their text); the rest are matched to the catalog (``UNMATCHED`` for hallucinations).
+    Only the first ``k`` titles kept are matched: the others fall outside the row.
 
     Returns:
         The rows and, per answer, ``{"parse": parsed|unparseable, "titles": n, "seen_removed": n}``.
     """
-    rows = np.full((len(texts), k), PAD, dtype=np.int64)
+    firsts: list[list[tuple[str, int | None]]] = []  # per answer, the first k titles kept
     extra: list[dict[str, object]] = []
-    for i, (text, sample) in enumerate(zip(texts, samples, strict=True)):
-        outcome = classify_output(text)
+    for text, sample in zip(texts, samples, strict=True):
+        status, titles = classify_titles(text)
         seen = seen_keys(sample) if sample.seen_titles else set()
-        kept = [t for t in outcome.titles if normalize_title(t.title) not in seen] if seen else list(outcome.titles)
-        rows[i] = match_titles(kept, catalog, width=k)
-        extra.append(
-            {"parse": outcome.status, "titles": len(outcome.titles), "seen_removed": len(outcome.titles) - len(kept)}
-        )
+        keys = normalize_titles([title for title, _ in titles]) if seen else []
+        if seen and not seen.isdisjoint(keys):
+            kept = [pair for pair, key in zip(titles, keys, strict=True) if key not in seen]
+        else:
+            kept = titles
+        firsts.append(kept[:k])
+        extra.append({"parse": status, "titles": len(titles), "seen_removed": len(titles) - len(kept)})
+    # every title at once: titles seen before cost one lookup each
+    found = catalog.title_index.match_rows([pair for first in firsts for pair in first], missing=UNMATCHED)
+    counts = np.fromiter(map(len, firsts), dtype=np.int64, count=len(firsts))
+    rows = np.full((len(firsts), k), PAD, dtype=np.int64)
+    owner = np.repeat(np.arange(len(firsts)), counts)
+    rows[owner, np.arange(len(found)) - np.repeat(np.cumsum(counts) - counts, counts)] = found
     return rows, extra
 
 

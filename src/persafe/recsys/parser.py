@@ -28,13 +28,23 @@ Never raises, and takes time linear in the text: a line longer than ``MAX_LINE_C
 its length alone, and at most ``MAX_LINES`` lines, ``MAX_CHARS`` characters and ``MAX_PIECES``
 titles or title-like parts are read, far more than any list a model is asked for. The line rules
 are hand-written because no library reads this loose a format.
+
+Speed: scoring reads thousands of answers that name the same titles again and again. A line of the
+common shape (``N. Title (Year)``, or a bullet, bold, quotes, a note after the year) is read by one
+regular expression whose result the general rules give as well (the tests compare the two on
+thousands of generated lines), and what follows its list number is remembered: "3. Heat (1995)"
+and "- **Heat (1995)**" cost a dictionary lookup once "Heat (1995)" was read, and a run of such
+lines costs one pass in C. Other lines are remembered with the list number they would continue,
+the one context a line depends on. The memos are bounded (``MEMO_SIZE`` entries each, cleared when
+full; lines longer than ``MEMO_LINE_CHARS`` are not kept) and ``clear_caches`` empties them.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import lru_cache
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -51,6 +61,10 @@ MAX_CHARS = 100_000
 """Characters of (not over-long) lines that are read."""
 MAX_PIECES = 1_000
 """Titles, or parts of lines that might be titles, that are parsed or checked."""
+MEMO_SIZE = 1 << 16
+"""Entries per memo (four of them), each at most about 20 MB."""
+MEMO_LINE_CHARS = 200
+"""Longer lines are read every time (no list line is this long)."""
 
 # possessive runs of "not <" instead of a lazy ".*?": one step per run, not per character
 _SOLUTION = re.compile(r"<solution>((?:[^<]++|<(?!/solution>))*+)(?:</solution>|$)", re.IGNORECASE)
@@ -79,6 +93,38 @@ _LIST_JOINER = re.compile(r"^\s*(?:[,;]\s*)?(?:(?:and|&)\s+)?")
 _WORD = re.compile(r"[A-Za-z][\w']*")
 _NOTE_START = tuple("-–—:|([")
 _ARTICLES = {"the", "a", "an", "il", "la", "le", "les", "l'", "el", "das", "der", "die", "lo", "los", "las"}
+# The common shape of a list entry, read in one step: what follows a list number ("N." or "N)")
+# or a bullet ("-", "*", "•"), or the whole line. Every part is chosen so that the general rules
+# read the same title and year: bold around the title or the whole entry, quotes around the title,
+# a title of words of letters, digits and plain punctuation (no markdown, brackets or ";")
+# separated by single spaces and starting with an ASCII letter or digit (the general rules want
+# one), a year in parentheses (the entry's first ")"), and maybe a note after a separator, with no
+# brackets, quotes, markdown or ";", not ending with ":" (the general rules skip such a line).
+# Possessive loops: no backtracking. The caller checks the rest: at most one comma in all (three
+# comma-separated parts may be a one-line list), at most 150 characters, no "_" (markdown), the
+# title's end (not a quote or separator, which the general rules strip), its length, words and
+# chatter, and a letter first when no list number precedes (a number would be read as one:
+# "300: Rise of an Empire").
+_FAST_TITLE = re.compile(
+    r"(?:\*\*)?[\"“'‘]?"
+    r"([A-Za-z0-9][\w!$%&'’+,./:=?@-]*+(?: [\w!$%&'’+,./:=?@-]++)*+)"
+    r"[\"”’]?(?:\*\*)? \(((?:18|19|20)\d{2})\)"
+)
+_FAST_REST = re.compile(r"(?:\*\*)?(?: ?[-–—:|] [^()\[\];*_`~\"'“”‘’«»]*+)?[ \t]*+")
+_BULLET_HEADS = frozenset(("-", "*", "•"))
+# per line (MULTILINE): a list number ("N." or "N)") or a bullet and one space, then the entry (the
+# cut ``_fast_line`` makes with ``str.partition``); a bullet is cut off only before something, so
+# that no number and no entry means an empty line
+_HEAD_AND_ENTRY = re.compile(r"^(?:(\d{1,3})[.)] |[-*•] (?=.))?(.*)$", re.MULTILINE)
+_SECOND = itemgetter(1)
+# the first four characters of every way _CHATTER starts, in lower case (ASCII only: "ſ" matches "s")
+_CHATTER_HEADS = frozenset(
+    ("here", "sure", "cert", "of c", "i re", "i su", "i ho", "i th", "thes", "base", "enjo", "note", "reco",
+     "let ", "happ", "as a")
+)  # fmt: skip
+# no bullet, number, markdown, bracket, quote or dot for the rules to strip, no year at the end
+_PLAIN_MENTION = re.compile(r"[A-Za-z](?:[^*_`~\[\]()]*[^\W\d_])?")
+_OTHER_BREAKS = re.compile("[\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")  # str.splitlines cuts at these too
 _TITLE_KEYS = ("title", "name", "movie", "film")
 _YEAR_KEYS = ("year", "release_year", "released", "release_date")
 _LIST_KEYS = ("recommendations", "movies", "titles", "films", "items", "results", "list", "answer")
@@ -189,7 +235,31 @@ def parse_title_line(line: str) -> tuple[str, int | None] | None:
     """
     if not isinstance(line, str) or len(line) > MAX_LINE_CHARS:
         return None
+    if len(line) <= MEMO_LINE_CHARS:
+        return _parse_title_line_memo(line)
     return _parse_clean(_strip_numbering(line, 1)[0])
+
+
+@lru_cache(maxsize=MEMO_SIZE)
+def _parse_title_line_memo(line: str) -> tuple[str, int | None] | None:
+    return _parse_clean(_strip_numbering(line, 1)[0])
+
+
+def mention_title(text: str) -> str:
+    """The title a mention names ("1. Heat (1995)" → "Heat"), or the text itself when it reads as
+    none (``parse_title_line``).
+
+    A plain mention (a letter first and last, no markdown or brackets), the usual way a user names
+    a film, is its own title either way: it is returned without parsing.
+
+    Example:
+        >>> mention_title("1. **Heat** (1995)"), mention_title("Best in Show"), mention_title("I loved it.")
+        ('Heat', 'Best in Show', 'I loved it.')
+    """
+    if _PLAIN_MENTION.fullmatch(text):
+        return text
+    parsed = parse_title_line(text)
+    return parsed[0] if parsed else text
 
 
 def _plain_title(piece: str) -> bool:
@@ -233,43 +303,243 @@ def _pieces(line: str) -> tuple[list[str], bool, int]:
     return [line], False, looked_at
 
 
-def _lines(body: str) -> Iterator[str]:
+def _lines(body: str) -> list[str]:
     """The lines of ``body`` (as ``str.splitlines`` cuts them), at most ``MAX_LINES`` of them."""
-    count = 0
-    for chunk in body.split("\n", MAX_LINES)[:MAX_LINES]:
+    chunks = body.split("\n", MAX_LINES)[:MAX_LINES]
+    if not _OTHER_BREAKS.search(body):  # every chunk is one line
+        return chunks
+    out: list[str] = []
+    for chunk in chunks:
         # a chunk too long to be read is not split further: it is skipped as one line
-        for line in (chunk.splitlines() or [""]) if len(chunk) <= MAX_LINE_CHARS else [chunk]:
-            yield line
-            count += 1
-            if count >= MAX_LINES:
-                return
+        out += (chunk.splitlines() or [""]) if len(chunk) <= MAX_LINE_CHARS else [chunk]
+        if len(out) >= MAX_LINES:
+            return out[:MAX_LINES]
+    return out
 
 
-def _from_lines(body: str) -> list[ParsedTitle]:
-    out: list[ParsedTitle] = []
+_Titles = tuple[tuple[str, int | None], ...]  # the (title, year) pairs read from one line
+
+
+def _read_line(line: str, expected: int, budget: int) -> tuple[_Titles, int, int]:
+    """The titles of one (non-empty, not over-long) line, the list number the next line would
+    continue, and the pieces looked at (the general rules; see ``_read_line_memo``).
+
+    Args:
+        line: the line.
+        expected: the list number that would continue the answer's numbering.
+        budget: pieces that may still be parsed.
+    """
+    pieces, by_year, looked_at = _pieces(line)
+    parsed = []
+    for i, piece in enumerate(pieces[:budget]):
+        text, number = _strip_numbering(piece, expected)
+        if number is not None:
+            expected = number + 1
+        title = _parse_clean(text)
+        # after a year, only another dated title continues the list ("Heat (1995), Directed by ...")
+        parsed.append(title if not (by_year and i and title and title[1] is None) else None)
+    if len(pieces) > 1 and parsed[0] is None:  # a sentence, not a list: read it as one line
+        parsed = [_parse_clean(_strip_numbering(line, expected)[0])]
+    return tuple(p for p in parsed if p is not None), expected, max(len(pieces), looked_at)
+
+
+def _fast_title(part: str) -> tuple[tuple[str, int], int] | None:
+    """``((title, year), commas)`` of an entry's part up to its year (``_FAST_TITLE``), else ``None``."""
+    m = _FAST_TITLE.fullmatch(part)
+    if m is None:
+        return None
+    title = m.group(1)
+    commas = part.count(",")
+    if commas > 1 or title[-1] in "'’-:" or "_" in title or len(title) > 120 or title.count(" ") >= 15:
+        return None
+    head = title[:4]
+    if (not head.isascii() or head.lower() in _CHATTER_HEADS) and _CHATTER.match(title):
+        return None
+    return (title, int(m.group(2))), commas
+
+
+_FAST_MEMO: dict[str, tuple[tuple[str, int], int] | None] = {}  # part -> _fast_title(part)
+_UNSEEN = (("", -1), -1)  # no part reads as this: a memo miss
+_COMMON: dict[str, tuple[str, int]] = {}
+"""Entries of the common shape without a note whose title starts with a letter, with their
+``(title, year)``: such an entry reads so after a list number, a bullet or nothing."""
+
+
+def _fast_entry(entry: str) -> tuple[str, int] | None:
+    """``(title, year)`` of a list entry of the common shape, else ``None``.
+
+    The part up to the year is remembered: "Heat (1995)", "Heat (1995) - a heist film" and
+    "Heat (1995): tense" are read once.
+    """
+    if len(entry) > 150:
+        return None
+    if entry.endswith(")"):  # the commonest: nothing after the year (or no common shape at all)
+        part, rest = entry, ""
+    else:
+        end = entry.find(")") + 1
+        if not end:
+            return None
+        part, rest = entry[:end], entry[end:]
+    hit = _FAST_MEMO.get(part, _UNSEEN)
+    if hit is _UNSEEN:
+        if len(_FAST_MEMO) >= MEMO_SIZE:
+            _FAST_MEMO.clear()
+        hit = _FAST_MEMO[part] = _fast_title(part)
+    if hit is None:
+        return None
+    if rest and (hit[1] + rest.count(",") > 1 or not _FAST_REST.fullmatch(rest) or rest.rstrip().endswith(":")):
+        return None
+    if len(rest) <= 4 and hit[0][0][0].isalpha():  # no note (which seldom repeats): remember the entry
+        if len(_COMMON) >= MEMO_SIZE:
+            _COMMON.clear()
+        _COMMON[entry] = hit[0]
+    return hit[0]
+
+
+def _fast_line(line: str) -> tuple[tuple[str, int], int | None] | None:
+    """``((title, year), list number)`` of a line of the common shape, else ``None`` (memoised)."""
+    head, _, entry = line.partition(" ")
+    number = None
+    if not entry:
+        entry = line
+    elif head not in _BULLET_HEADS:
+        if 2 <= len(head) <= 4 and head[-1] in ".)" and head[:-1].isdecimal():
+            number = int(head[:-1])
+        else:
+            entry = line
+    fast = _fast_entry(entry)
+    if fast is None or (number is None and not fast[0][0].isalpha()):
+        return None
+    return fast, number
+
+
+@lru_cache(maxsize=MEMO_SIZE)
+def _read_line_memo(line: str, expected: int) -> tuple[_Titles, int, int]:
+    """``_read_line`` with a budget no line can exhaust, remembered by the line and its context."""
+    return _read_line(line, expected, MAX_PIECES)
+
+
+def clear_caches() -> None:
+    """Forget the memoised lines (memory, or timing a cold start)."""
+    _FAST_MEMO.clear()
+    _COMMON.clear()
+    _read_line_memo.cache_clear()
+    _parse_title_line_memo.cache_clear()
+
+
+def _line_titles(body: str, memo: bool = True, numbered: bool = True) -> tuple[list[tuple[str, int | None]], list[int]]:
+    """The ``(title, year)`` pairs of the lines of ``body`` and the line of each.
+
+    Args:
+        body: the answer (or its solution block).
+        memo: read common lines in one step and remember lines (``False``: the general rules only,
+            the definition the quick reading is tested against).
+        numbered: also return the lines (else the second list may be left empty).
+    """
+    if memo and len(body) <= MAX_CHARS and body.count("\n") < MAX_LINES and not _OTHER_BREAKS.search(body):
+        return _line_titles_quick(body, numbered)
+    pairs: list[tuple[str, int | None]] = []
+    lines: list[int] = []
     budget, chars, expected = MAX_PIECES, MAX_CHARS, 1
     for n, line in enumerate(_lines(body)):
-        if len(line) > MAX_LINE_CHARS or not line.strip():
+        size = len(line)
+        if size > MAX_LINE_CHARS or not line.strip():
             continue
-        chars -= len(line)
+        chars -= size
         if chars < 0:
             break
-        pieces, by_year, looked_at = _pieces(line)
-        parsed = []
-        for i, piece in enumerate(pieces[:budget]):
-            text, number = _strip_numbering(piece, expected)
-            if number is not None:
-                expected = number + 1
-            title = _parse_clean(text)
-            # after a year, only another dated title continues the list ("Heat (1995), Directed by ...")
-            parsed.append(title if not (by_year and i and title and title[1] is None) else None)
-        budget -= max(len(pieces), looked_at)
-        if len(pieces) > 1 and parsed[0] is None:  # a sentence, not a list: read it as one line
-            parsed = [_parse_clean(_strip_numbering(line, expected)[0])]
-        out += [ParsedTitle(p[0], p[1], n) for p in parsed if p is not None]
+        # a line uses at most len(line) + 3 pieces: with that much budget left it reads as with any
+        if memo and size <= MEMO_LINE_CHARS and budget >= size + 3:
+            fast = _fast_line(line)
+            if fast is not None:
+                pairs.append(fast[0])
+                lines.append(n)
+                if fast[1] is not None:
+                    expected = fast[1] + 1
+                budget -= 1
+                continue
+            titles, expected, used = _read_line_memo(line, expected)
+        else:
+            titles, expected, used = _read_line(line, expected, budget)
+        budget -= used
+        if titles:
+            pairs += titles
+            lines += [n] * len(titles)
         if budget <= 0:
             break
-    return out
+    return pairs, lines
+
+
+def _line_titles_quick(body: str, numbered: bool = True) -> tuple[list[tuple[str, int | None]], list[int]]:
+    """``_line_titles`` of a body that no character or line limit cuts short (at most
+    ``MAX_CHARS`` characters and ``MAX_LINES`` lines, cut at ``\\n`` only).
+
+    One regular expression splits every line into its list number or bullet and its entry, and
+    one pass in C looks the entries up among those remembered as common (``_COMMON``): a run of
+    such lines costs a list copy. The other lines are read one by one as by ``_line_titles``;
+    before each, the list number of the run above it (its last numbered line) is settled.
+    """
+    pairs: list[tuple[str, int | None]] = []
+    lines: list[int] = []
+    budget, expected = MAX_PIECES, 1
+    split = _HEAD_AND_ENTRY.findall(body)
+    known: list[Any] = list(map(_COMMON.get, map(_SECOND, split)))  # (title, year), or None: not known
+    raw: list[str] | None = None
+    start = at = 0  # the run of common lines so far starts at ``start``; look on from ``at``
+    end = len(known)
+    while start < end:
+        try:
+            stop = known.index(None, at)
+        except ValueError:
+            stop = end
+        if stop < end:
+            head, entry = split[stop]
+            fast = _fast_entry(entry) if entry else None
+            if fast is not None and (head or fast[0][0].isalpha()):  # common after all: the run goes on
+                known[stop] = fast
+                at = stop + 1
+                continue
+        if stop > start:  # a run of common lines, one piece each
+            if stop - start >= budget:
+                pairs += known[start : start + budget]
+                if numbered:
+                    lines += range(start, start + budget)
+                break
+            pairs += known[start:stop]
+            if numbered:
+                lines += range(start, stop)
+            budget -= stop - start
+            for i in range(stop - 1, start - 1, -1):  # the run's last list number
+                if split[i][0]:
+                    expected = int(split[i][0]) + 1
+                    break
+        if stop == end:
+            break
+        start = at = stop + 1
+        if not head and not entry:  # an empty line
+            continue
+        if raw is None:
+            raw = body.split("\n")
+        line = raw[stop]
+        size = len(line)
+        if size > MAX_LINE_CHARS or not line.strip():
+            continue
+        if size <= MEMO_LINE_CHARS and budget >= size + 3:
+            titles, expected, used = _read_line_memo(line, expected)
+        else:
+            titles, expected, used = _read_line(line, expected, budget)
+        budget -= used
+        if titles:
+            pairs += titles
+            lines += [stop] * len(titles)
+        if budget <= 0:
+            break
+    return pairs, lines
+
+
+def _from_lines(body: str, memo: bool = True) -> list[ParsedTitle]:
+    pairs, lines = _line_titles(body, memo)
+    return [ParsedTitle(t, y, n) for (t, y), n in zip(pairs, lines, strict=True)]
 
 
 def _year_of(value: Any) -> int | None:
@@ -332,6 +602,8 @@ def _titles_in_json(value: Any, wrapped: bool = False) -> list[tuple[str, int | 
 
 def _from_json(body: str) -> list[ParsedTitle]:
     """Titles named by the JSON in ``body``, each on the line where its text is next found."""
+    if "[" not in body and "{" not in body:  # no array, no object
+        return []
     found = [t for value in json_values(body) for t in _titles_in_json(value)][:MAX_PIECES]
     out: list[ParsedTitle] = []
     pos, line = 0, 0
@@ -349,20 +621,41 @@ def _from_json(body: str) -> list[ParsedTitle]:
 
 def _body(text: str) -> tuple[str, bool]:
     """The last non-empty ``<solution>`` block (an unterminated one runs to the end), else the text."""
+    if "<" not in text:
+        return text, False
     for block in reversed(_SOLUTION.findall(text)):
         if block.strip():
             return block, True
     return text, False
 
 
-def _parse(text: str) -> tuple[list[ParsedTitle], bool]:
+def _parse(text: str, memo: bool = True) -> tuple[list[ParsedTitle], bool]:
     """The titles of an answer and whether they came from a ``<solution>`` block."""
     body, in_block = _body(text)
     from_json = _from_json(body)
     # JSON is the list when it names at least as many titles as the lines (a one-line
     # ``"genres": ["Crime", "Drama"]`` in a numbered list is not)
-    from_lines = _from_lines(body)
+    from_lines = _from_lines(body, memo)
     return (from_json if from_json and len(from_json) >= len(from_lines) else from_lines), in_block
+
+
+def classify_titles(text: object) -> tuple[str, list[tuple[str, int | None]]]:
+    """``classify_output``'s status and titles as ``(title, year)`` pairs, without line numbers.
+
+    The quick way to read many answers (``read_lists``): no object per title.
+
+    Example:
+        >>> classify_titles("1. Heat (1995)\\n2. Fargo"), classify_titles("No idea.")
+        (('parsed', [('Heat', 1995), ('Fargo', None)]), ('unparseable', []))
+    """
+    if not isinstance(text, str):
+        return "unparseable", []
+    body, _ = _body(text)
+    from_json = _from_json(body)
+    pairs, _ = _line_titles(body, numbered=False)
+    if from_json and len(from_json) >= len(pairs):
+        pairs = [(p.title, p.year) for p in from_json]
+    return ("parsed" if pairs else "unparseable"), pairs
 
 
 def parse_recommendations(text: str) -> list[ParsedTitle]:
