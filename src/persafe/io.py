@@ -13,7 +13,7 @@ import os
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, BinaryIO, TypeVar
 
 import numpy as np
 import yaml
@@ -35,15 +35,21 @@ def _decode_error(path: Path, data: bytes, err: UnicodeDecodeError, first_line: 
     return DataError(f"not UTF-8 text (byte 0x{bad} at column {column}); save the file as UTF-8", path=path, line=line)
 
 
-def _read_bytes(path: Path) -> bytes:
+def _open_binary(path: Path) -> BinaryIO:
+    """Open a file for reading, turning the usual failures into errors that name the file."""
     try:
-        return path.read_bytes()
+        return path.open("rb")
     except FileNotFoundError:
         raise DataError("file not found", path=path) from None
     except IsADirectoryError:
         raise DataError("is a folder; expected a file", path=path) from None
     except PermissionError:
         raise DataError("permission denied; make the file readable", path=path) from None
+
+
+def _read_bytes(path: Path) -> bytes:
+    with _open_binary(path) as f:
+        return f.read()
 
 
 def read_text(path: str | Path) -> str:
@@ -71,15 +77,7 @@ def iter_lines(path: str | Path) -> Iterator[tuple[int, str]]:
         DataError: the file is missing, or a line is not UTF-8 (the message names that line).
     """
     path = Path(path)
-    try:
-        f = path.open("rb")
-    except FileNotFoundError:
-        raise DataError("file not found", path=path) from None
-    except IsADirectoryError:
-        raise DataError("is a folder; expected a file", path=path) from None
-    except PermissionError:
-        raise DataError("permission denied; make the file readable", path=path) from None
-    with f:
+    with _open_binary(path) as f:
         for n, raw in enumerate(f, 1):
             if n == 1 and raw.startswith(_BOM):
                 raw = raw[len(_BOM) :]

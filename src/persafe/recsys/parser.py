@@ -427,6 +427,16 @@ def clear_caches() -> None:
     _parse_title_line_memo.cache_clear()
 
 
+def _read_one(
+    line: str, expected: int, budget: int, memo: bool = True
+) -> tuple[list[tuple[str, int | None]], int, int]:
+    """One line by the general rules: remembered when short enough and the budget cannot cut it short
+    (a line uses at most ``len(line) + 3`` pieces), else read afresh within ``budget``."""
+    if memo and len(line) <= MEMO_LINE_CHARS and budget >= len(line) + 3:
+        return _read_line_memo(line, expected)
+    return _read_line(line, expected, budget)
+
+
 def _line_titles(body: str, memo: bool = True, numbered: bool = True) -> tuple[list[tuple[str, int | None]], list[int]]:
     """The ``(title, year)`` pairs of the lines of ``body`` and the line of each.
 
@@ -458,9 +468,7 @@ def _line_titles(body: str, memo: bool = True, numbered: bool = True) -> tuple[l
                     expected = fast[1] + 1
                 budget -= 1
                 continue
-            titles, expected, used = _read_line_memo(line, expected)
-        else:
-            titles, expected, used = _read_line(line, expected, budget)
+        titles, expected, used = _read_one(line, expected, budget, memo)
         budget -= used
         if titles:
             pairs += titles
@@ -524,10 +532,7 @@ def _line_titles_quick(body: str, numbered: bool = True) -> tuple[list[tuple[str
         size = len(line)
         if size > MAX_LINE_CHARS or not line.strip():
             continue
-        if size <= MEMO_LINE_CHARS and budget >= size + 3:
-            titles, expected, used = _read_line_memo(line, expected)
-        else:
-            titles, expected, used = _read_line(line, expected, budget)
+        titles, expected, used = _read_one(line, expected, budget)
         budget -= used
         if titles:
             pairs += titles
