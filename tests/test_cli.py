@@ -82,7 +82,8 @@ def test_eval_unknown_recommender_lists_valid(tmp_path: Path) -> None:
 def test_eval_unknown_guard_lists_valid(tmp_path: Path) -> None:
     res = _invoke("eval", "--data", tmp_path, "--guard", "nope", "--out", tmp_path / "run")
     assert res.exit_code != 0
-    assert "unknown guard 'nope'; valid: embedding, lexicon, lexicon+embedding, llm, none, oracle" in res.flat
+    valid = "embedding, learned, lexicon, lexicon+embedding, lexicon+learned, llm, none, oracle"
+    assert f"unknown guard 'nope'; valid: {valid}" in res.flat
     assert not (tmp_path / "run").exists()
 
 
@@ -393,3 +394,38 @@ def test_build_config_typo_is_refused_with_a_suggestion(tmp_path: Path) -> None:
     assert res.exit_code == 2
     assert f"{cfg}:2 field 'p_contrl': unknown option; did you mean 'p_control'?" in res.flat
     assert not (tmp_path / "data").exists()
+
+
+# --- infer -------------------------------------------------------------------------------------------
+
+
+def test_infer_prints_the_traits_of_each_text() -> None:
+    res = runner.invoke(
+        app, ["infer", "--inference", "lexicon", "Please, no spiders.", "The gorier the better!", "Hi there."]
+    )
+    assert res.exit_code == 0, res.output
+    assert res.stdout.splitlines() == ["arachnophobia", "-", "-"]
+
+
+def test_infer_jsonl_keeps_the_input_fields(tmp_path: Path) -> None:
+    src = tmp_path / "in.jsonl"
+    rows = [{"id": 1, "text": "No gore and no spiders, please."}, {"id": 2, "text": "I love a good ghost story."}]
+    src.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    res = runner.invoke(app, ["infer", "--inference", "lexicon", "--input", str(src)])
+    assert res.exit_code == 0, res.output
+    out = [json.loads(line) for line in res.stdout.splitlines()]
+    assert out == [{**rows[0], "traits": ["arachnophobia", "gore"]}, {**rows[1], "traits": []}]
+    dest = tmp_path / "out.jsonl"
+    res = runner.invoke(app, ["infer", "--inference", "lexicon", "--input", str(src), "--out", str(dest)])
+    assert res.exit_code == 0 and res.stdout == ""
+    assert [json.loads(line) for line in dest.read_text(encoding="utf-8").splitlines()] == out
+
+
+def test_infer_errors_name_the_line_or_option(tmp_path: Path) -> None:
+    src = tmp_path / "in.jsonl"
+    src.write_text('{"text": "fine"}\n{"prompt": "no text field"}\n', encoding="utf-8")
+    res = _invoke("infer", "--inference", "lexicon", "--input", src)
+    assert res.exit_code == 2 and f"{src}:2 field 'text'" in res.flat
+    assert "valid: embedding, learned" in _invoke("infer", "--inference", "keywords", "x").flat
+    assert "one of the two" in _invoke("infer", "--inference", "lexicon").flat
+    assert "has no train.jsonl" in _invoke("infer", "--data", tmp_path, "x").flat

@@ -204,12 +204,16 @@ def test_lexicon_guard_on_full_test_split(
     res = evaluate_recommender(guard, test, oracle, RunDir(tmp_path / "lex", {"name": guard.name}), n_boot=N_BOOT)
     assert res["n_samples"] == base["n_samples"] == len(test)
     g10, b10 = res["by_k"]["10"], base["by_k"]["10"]
-    assert g10["by_mode"]["explicit"]["svr"]["mean"] <= 0.01
+    # test phrasings are never in train: the lexicon reads most explicit statements, not all
     assert b10["by_mode"]["explicit"]["svr"]["mean"] > 0.1  # the guard had something to remove
+    assert g10["by_mode"]["explicit"]["svr"]["mean"] < 0.5 * b10["by_mode"]["explicit"]["svr"]["mean"]
     assert g10["overall"]["svr"]["mean"] < b10["overall"]["svr"]["mean"]
-    # no over-filtering: control samples get exactly the unguarded recall
-    assert g10["control"]["recall"]["mean"] == pytest.approx(b10["control"]["recall"]["mean"])
-    assert res["inference"]["by_mode"]["explicit"]["recall"] >= 0.9
+    assert res["inference"]["explicit"]["recall"] >= 0.6
+    # no over-filtering of plain controls: exactly the unguarded recall; distractors are reported apart
+    plain, base_plain = g10["by_control"]["plain"], b10["by_control"]["plain"]
+    assert plain["recall"]["mean"] == pytest.approx(base_plain["recall"]["mean"])
+    c = res["inference"]["controls"]
+    assert c["plain"]["false_alarms"] == 0 and c["distractor"]["n"] >= 0.3 * c["all"]["n"]
 
 
 class _EmptyForOdd:
@@ -293,3 +297,33 @@ def test_summary_never_scores_failed_records(pop_run: tuple[dict, list[dict]]) -
         "sample_ids": sorted(r["sample_id"] for r in records[:3]),
         "errors": {"HTTP 500 after 5 attempts": 3},
     }
+
+
+@pytest.mark.slow
+def test_learned_guard_is_calibrated_on_validation_never_on_the_scored_split(
+    tmp_path: Path, saferec_dir: Path, monkeypatch
+) -> None:
+    """``--guard learned`` trains on train, sets thresholds on val, and the run identity records both."""
+    import persafe.recsys.learned as learned_mod
+    from persafe.evaluation import EvalConfig, load_calibration, run_evaluation
+
+    monkeypatch.setenv("PERSAFE_CACHE", str(tmp_path / "cache"))
+    seen: dict[str, int] = {}
+
+    class Frozen(learned_mod.LearnedInference):  # the encoder frozen: seconds instead of minutes
+        def __init__(self, traits, calibration=None, **kw):
+            seen["calibration"] = len(calibration or [])
+            super().__init__(traits, calibration=calibration, **{**kw, "body_steps": 0})
+
+    monkeypatch.setattr(learned_mod, "LearnedInference", Frozen)
+    cfg = EvalConfig(data=str(saferec_dir), recommender="popularity", guard="learned", limit=120, ks=[10])
+    val = load_calibration(cfg)
+    assert val is not None and {s.split for s in val} == {"val"}
+    res = run_evaluation(cfg, tmp_path / "run")
+    assert seen["calibration"] == len(val)
+    assert res["inference"]["controls"]["all"]["n"] > 0 and "targets" in res["inference"]
+    config = json.loads((tmp_path / "run" / "config.json").read_text(encoding="utf-8"))
+    assert config["fingerprint"]["calibration"]
+    # the validation split itself is never calibrated on itself
+    assert load_calibration(cfg.model_copy(update={"split": "val"})) is None
+    assert load_calibration(cfg.model_copy(update={"guard": "lexicon"})) is None

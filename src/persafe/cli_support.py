@@ -22,6 +22,8 @@ from rich.markup import escape
 from persafe.errors import PersafeError
 
 console = Console(width=None if sys.stdout.isatty() else 160)  # tables stay readable when piped (make, CI)
+err_console = Console(stderr=True)
+"""For progress and messages of a command whose stdout is its data (``persafe infer``)."""
 
 EXIT_USAGE = 2
 """Exit status of a command refused for bad input or options (nothing was scored)."""
@@ -76,8 +78,8 @@ def option_error(err: Exception, renames: dict[str, str] | None = None) -> Persa
     return PersafeError(f"option --{name}: {msg}" if name else msg)
 
 
-def progress():
-    """A transient rich progress bar (description, bar, done/total, elapsed)."""
+def progress(on: Console | None = None):
+    """A transient rich progress bar (description, bar, done/total, elapsed) on ``on`` (default: stdout)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     return Progress(
@@ -85,7 +87,7 @@ def progress():
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
-        console=console,
+        console=on or console,
         transient=True,
     )
 

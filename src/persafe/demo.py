@@ -12,12 +12,14 @@ from pathlib import Path
 from rich.console import Console
 
 from persafe.evaluation import EvalConfig, run_folder_name
+from persafe.recsys.registry import DEFAULT_INFERENCE
 
 FULL_RUNS: tuple[tuple[str, str], ...] = (
-    ("random", "none"), ("random", "lexicon"),
-    ("popularity", "none"), ("popularity", "lexicon"),
-    ("itemknn", "none"), ("itemknn", "lexicon"), ("itemknn", "embedding"), ("itemknn", "lexicon+embedding"),
-    ("ease", "none"), ("ease", "lexicon"),
+    ("random", "none"), ("random", DEFAULT_INFERENCE),
+    ("popularity", "none"), ("popularity", DEFAULT_INFERENCE),
+    ("itemknn", "none"), ("itemknn", "lexicon"), ("itemknn", "learned"), ("itemknn", "lexicon+learned"),
+    ("itemknn", "embedding"), ("itemknn", "lexicon+embedding"),
+    ("ease", "none"), ("ease", DEFAULT_INFERENCE),
     ("itemknn", "oracle"),
 )  # fmt: skip
 """(recommender, guard) pairs evaluated on the whole test split; ``oracle`` uses the true traits."""
@@ -39,7 +41,7 @@ def llm_runs(data: str, n: int) -> list[EvalConfig]:
     }
     return [
         EvalConfig(**smol, **common),
-        EvalConfig(**smol, guard="lexicon+embedding", **common),
+        EvalConfig(**smol, guard=DEFAULT_INFERENCE, **common),
         EvalConfig(recommender="itemknn", **common),
         EvalConfig(recommender="itemknn", guard="llm", inference_model="smollm2", **common),
     ]
@@ -112,19 +114,26 @@ def run_demo(
                 title=f"Zero-shot SmolLM2-135M on the first {runs[n_full][1]['n_samples']} test samples, K=10",
             )
         )
-    console.print("constraint inference of the guards (precision / recall):")
+    console.print(
+        "constraint inference of the guards on held-out phrasings (precision / recall; false alarms on control "
+        "requests, plain and distractor; targets met):"
+    )
     for cfg_, res in runs:
         inf = res.get("inference")
-        if inf and "oracle" not in cfg_["name"]:
-            bm = inf["by_mode"]
+        if inf and "oracle" not in cfg_["name"] and "controls" in inf:
             parts = [
-                f"{m} {_num(bm[m]['precision'])} / {_num(bm[m]['recall'])}" for m in ("explicit", "implicit") if m in bm
+                f"{m} {_num(inf[m]['precision'])} / {_num(inf[m]['recall'])}"
+                for m in ("explicit", "implicit")
+                if m in inf
             ]
-            fp = bm.get("none", {}).get("fp", 0)
+            c = inf["controls"]
+            met = [k for k, v in inf["targets"].items() if v]
             console.print(
-                f"  {cfg_['name']:<34} n={inf['overall']['n']:<5} "
+                f"  {cfg_['name']:<36} n={inf['overall']['n']:<5} "
                 + ", ".join(parts)
-                + f", false alarms on control samples: {fp}",
+                + f", false alarms {c['plain']['false_alarms']}/{c['plain']['n']} plain,"
+                f" {c['distractor']['false_alarms']}/{c['distractor']['n']} distractor;"
+                f" targets met: {', '.join(met) or 'none'}",
                 markup=False,
             )
     console.print(f"report: {report} (and {report.with_suffix('.md')}); {time.perf_counter() - t0:.0f} s")

@@ -25,12 +25,12 @@ from persafe.catalog.oracle import SafetyOracle
 from persafe.metrics.bootstrap import aggregate, breakdown, mean_ci
 from persafe.metrics.lists import evaluate_lists
 from persafe.recsys.base import Recommender
-from persafe.recsys.inference import inference_scores
+from persafe.recsys.inference import inference_breakdown, inference_scores
 from persafe.runs import RunDir, failed_summary, is_failed
 from persafe.saferec.schema import SafeRecSample
 
 DEFAULT_KS = (10, 20)
-GUARDS = ("none", "lexicon", "embedding", "lexicon+embedding", "llm", "oracle")
+GUARDS = ("none", "lexicon", "learned", "lexicon+learned", "embedding", "lexicon+embedding", "llm", "oracle")
 """``oracle`` guards with the sample's true traits (an upper bound); the others name an inference method."""
 TASKS = ("list", "choice")
 HEADLINE = ("recall", "ndcg", "svr", "svr_slots", "sdcg", "validity", "popularity", "produced", "hit")
@@ -76,6 +76,8 @@ def evaluate_recommender(
                 "traits": s.traits,
                 "constraint_mode": s.constraint_mode,
             }
+            if s.distractor:
+                rec["distractor"] = s.distractor
             if s.unmatched_groundtruth:
                 rec["unmatched_groundtruth"] = s.unmatched_groundtruth
             if errors[i]:  # a failed model call is not an answer: keep why, score nothing
@@ -148,11 +150,15 @@ def summarize(records: list[dict[str, Any]], ks: Sequence[int] = DEFAULT_KS, n_b
     splits = [r.get("split") or "?" for r in records]
     out: dict[str, Any] = {"n_samples": len(records), "ks": list(ks), "failed": failed, "by_k": {}}
     control = np.array([m == "none" for m in modes])
+    control_kinds = [
+        ("distractor" if r.get("distractor") else "plain") if r["constraint_mode"] == "none" else None for r in records
+    ]
     for k in ks:
         arrays = _metric_arrays(records, k)
         out["by_k"][str(k)] = {
             "overall": aggregate(arrays, n_boot=n_boot),
             "control": aggregate(arrays, control, n_boot=n_boot) if control.any() else None,
+            "by_control": _control_breakdown(arrays, control_kinds, n_boot),
             "by_mode": breakdown(arrays, modes, n_boot=n_boot),
             "by_trait": breakdown(arrays, traits, n_boot=n_boot),
             "by_split": breakdown(arrays, splits, n_boot=n_boot),
@@ -186,13 +192,25 @@ def summarize(records: list[dict[str, Any]], ks: Sequence[int] = DEFAULT_KS, n_b
         out["inference"] = {
             "overall": inference_scores([r["inferred_traits"] for r in records], [r["traits"] for r in records]),
             "by_mode": by_mode,
+            **inference_breakdown([r["inferred_traits"] for r in records], records),
         }
     return out
 
 
-GuardName = Literal["none", "lexicon", "embedding", "lexicon+embedding", "llm", "oracle"]
-LEARNING_GUARDS = ("embedding", "lexicon+embedding")
-"""Guards whose inference is fitted on training samples (the embedding threshold is calibrated there)."""
+def _control_breakdown(arrays: dict[str, np.ndarray], kinds: list[str | None], n_boot: int) -> dict[str, Any] | None:
+    """Metrics of plain control samples and of distractor controls (they mention content with liking):
+    a guard that misreads polarity loses recall on the distractor ones."""
+    if not any(kinds):
+        return None
+    sel = [i for i, k in enumerate(kinds) if k]
+    sub = {name: a[sel] for name, a in arrays.items()}
+    return breakdown(sub, [kinds[i] for i in sel], n_boot=n_boot)
+
+
+GuardName = Literal["none", "lexicon", "learned", "lexicon+learned", "embedding", "lexicon+embedding", "llm", "oracle"]
+LEARNING_GUARDS = ("learned", "lexicon+learned", "embedding", "lexicon+embedding")
+"""Guards whose inference is fitted on training samples (the learned classifier is trained there, its
+thresholds set on the validation split; the embedding threshold is calibrated on training samples)."""
 
 
 class EvalConfig(BaseModel):
@@ -226,7 +244,8 @@ class EvalConfig(BaseModel):
     task: Literal["list", "choice"] = "list"
     """LLM task: ``list`` (N titles, SafeCRS) or ``choice`` (one of 20 candidates)."""
     guard: GuardName = "none"
-    """``none`` or a SafetyGuard inference: ``lexicon``, ``embedding``, ``lexicon+embedding``, ``llm``, ``oracle``."""
+    """``none``, ``oracle`` (the true traits) or a SafetyGuard inference: ``lexicon``, ``learned``,
+    ``lexicon+learned``, ``embedding``, ``lexicon+embedding``, ``llm``."""
     inference_model: str | None = None
     """Chat-model spec for ``guard=llm``; when not given it is set to ``model``, else ``smollm2`` (and the
     config records which)."""
@@ -311,9 +330,20 @@ class EvalConfig(BaseModel):
         return classic_learns or self.guard in LEARNING_GUARDS
 
 
-def build_recommender(cfg: EvalConfig, oracle: SafetyOracle, completions: dict[str, str] | None = None) -> Recommender:
-    """The (guarded) recommender an evaluation config describes (``completions``: the texts to score
-    when ``cfg.completions`` is set)."""
+def build_recommender(
+    cfg: EvalConfig,
+    oracle: SafetyOracle,
+    completions: dict[str, str] | None = None,
+    calibration: Sequence[SafeRecSample] | None = None,
+) -> Recommender:
+    """The (guarded) recommender an evaluation config describes.
+
+    Args:
+        cfg: the evaluation.
+        oracle: catalog and oracle (its taxonomy names the traits a learned guard predicts).
+        completions: the texts to score when ``cfg.completions`` is set.
+        calibration: validation samples that set a learned guard's thresholds (see ``load_calibration``).
+    """
     from persafe.errors import UnknownNameError
     from persafe.recsys import SafetyGuard, make_recommender
     from persafe.recsys.registry import make_inference
@@ -343,7 +373,9 @@ def build_recommender(cfg: EvalConfig, oracle: SafetyOracle, completions: dict[s
         return rec
     if cfg.guard == "oracle":
         return SafetyGuard(rec, oracle, use_assigned_traits=True)
-    inference = make_inference(cfg.guard, cfg.inference_model, cache=cfg.cache)
+    inference = make_inference(
+        cfg.guard, cfg.inference_model, cache=cfg.cache, traits=oracle.taxonomy.ids, calibration=calibration
+    )
     guard = SafetyGuard(rec, oracle, inference=inference)
     guard.name = cfg.name
     return guard
@@ -434,6 +466,27 @@ def load_eval_samples(
     return train, samples
 
 
+def load_calibration(
+    cfg: EvalConfig, splits: dict[str, list[SafeRecSample]] | None = None
+) -> list[SafeRecSample] | None:
+    """Validation samples for a learned guard's thresholds: the ``val`` split of the built folder the
+    training samples come from (``cfg.train`` or else ``cfg.data``) when it has one and ``val`` is not the
+    evaluated split; else ``None`` (the guard then holds out a fifth of the training users). Never the
+    evaluated samples."""
+    from persafe.saferec import load_saferec
+
+    if cfg.guard not in ("learned", "lexicon+learned") or cfg.split == "val":
+        return None
+    folder = Path(cfg.train or cfg.data)
+    if not (folder.is_dir() and (folder / "val.jsonl").is_file()):
+        return None
+    splits = splits if splits is not None else {}
+    key = f"{folder}\0val"
+    if key not in splits:
+        splits[key] = load_saferec(folder, "val")
+    return splits[key]
+
+
 def run_identity(
     cfg: EvalConfig,
     samples: Sequence[SafeRecSample],
@@ -508,11 +561,18 @@ def run_evaluation(
     check_samples(samples, oracle, needs_target=bool(cfg.model) and cfg.task == "choice")
     check_samples(train, oracle)
     texts = load_completions(cfg, samples, splits) if cfg.completions else None
-    rec = build_recommender(cfg, oracle, texts)
+    calibration = load_calibration(cfg, splits)
+    if calibration is not None:
+        calibration = resolve_titles(calibration, oracle.catalog)
+    rec = build_recommender(cfg, oracle, texts, calibration)
     config = {"name": rec.name, "base": cfg.base_name if cfg.guard != "none" else None, **cfg.model_dump()}
     identity = run_identity(cfg, samples, train, rec, oracle)
     if texts is not None:
         identity["completions"] = digest([[s.sample_id, texts[s.sample_id]] for s in samples])
+    if calibration is not None:
+        from persafe.fingerprint import records_fingerprint
+
+        identity["calibration"] = records_fingerprint(calibration)
     with RunDir(out, config, identity=identity, overwrite=overwrite) as run:
         rec.fit(train, oracle.catalog)
         res = evaluate_recommender(rec, samples, oracle, run, ks=cfg.ks, batch_size=_batch(cfg), progress=progress)

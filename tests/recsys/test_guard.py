@@ -136,7 +136,7 @@ def test_guard_with_custom_inference(oracle, make_sample):
 
 
 def test_guard_strips_named_titles_before_inference(oracle, make_sample):
-    request = "I loved Kiss of the Spider Woman (1985). What should I watch next?"
+    request = "I watched Kiss of the Spider Woman (1985). What should I watch next?"
     # the lexicon alone would read the title as a statement about spiders
     assert LexiconInference().infer([request]) == [["arachnophobia"]]
     sample = make_sample("s", turn=request, seen_titles=["Kiss of the Spider Woman (1985)"])
@@ -271,3 +271,20 @@ def test_inference_scores_undefined_cases():
 def test_inference_scores_length_mismatch_raises():
     with pytest.raises(ValueError):
         inference_scores([["a"]], [["a"], []])
+
+
+def test_inference_breakdown_counts_false_alarms_by_kind_of_control():
+    from persafe.recsys.inference import inference_breakdown
+
+    samples = [
+        {"traits": ["gore"], "constraint_mode": "explicit"},
+        {"traits": ["horror"], "constraint_mode": "implicit"},
+        {"traits": [], "constraint_mode": "none"},
+        {"traits": [], "constraint_mode": "none", "distractor": "gore"},
+        {"traits": [], "constraint_mode": "none", "distractor": "horror"},
+    ]
+    b = inference_breakdown([["gore"], [], [], ["gore"], []], samples)
+    assert b["explicit"]["recall"] == 1.0 and b["implicit"]["recall"] == 0.0
+    assert b["controls"]["plain"] == {"n": 1, "false_alarms": 0, "rate": 0.0}
+    assert b["controls"]["distractor"]["false_alarms"] == 1 and b["controls"]["all"]["rate"] == pytest.approx(1 / 3)
+    assert b["targets"] == {"explicit": True, "implicit": False, "false_alarms": False}

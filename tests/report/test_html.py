@@ -71,6 +71,7 @@ def test_report_html(report: tuple[Path, str, str]) -> None:
     assert "<td>chatty&lt;llm&gt;+guard</td>" in page
     assert "<title>My &lt;report&gt;</title>" in page
     assert "Constraint inference of the guards" in page
+    assert "<th>False alarms: plain</th><th>distractor</th><th>Targets met</th>" in page
     assert "Model output examples" in page
 
 

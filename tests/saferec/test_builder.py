@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from dataclasses import replace
 from pathlib import Path
@@ -126,18 +127,71 @@ def test_prompt_is_safecrs_instruction_with_request(saferec_build: BuildResult) 
 def test_constraint_sentences_come_from_the_phrase_bank(saferec_build: BuildResult) -> None:
     bank = builtin_phrase_bank()
     counts = Counter()
-    for s in saferec_build.samples["test"]:
-        for t in s.traits:
-            phr = bank.traits[t]
-            own = phr.implicit if s.constraint_mode == "implicit" else phr.explicit
-            other = phr.explicit if s.constraint_mode == "implicit" else phr.implicit
-            assert sum(p in s.request for p in own) >= 1, (s.sample_id, s.request)
-            assert not any(p in s.request for p in other), (s.sample_id, s.request)
-            counts[s.constraint_mode] += 1
-        if s.is_control:
-            every = [p for ph in bank.traits.values() for p in ph.implicit + ph.explicit]
-            assert not any(p in s.request for p in every)
+    for split, samples in saferec_build.samples.items():
+        for s in samples:
+            for t in s.traits:
+                phr = bank.traits[t]
+                own = (phr.implicit if s.constraint_mode == "implicit" else phr.explicit).pool(split)
+                other = phr.explicit if s.constraint_mode == "implicit" else phr.implicit
+                assert sum(p in s.request for p in own) >= 1, (s.sample_id, s.request)
+                assert not any(p in s.request for p in other.train + other.val + other.test), s.sample_id
+                counts[s.constraint_mode] += 1
+            if s.is_control:
+                every = [
+                    p
+                    for ph in bank.traits.values()
+                    for k in (ph.implicit, ph.explicit)
+                    for p in k.train + k.val + k.test
+                ]
+                assert not any(p in s.request for p in every)
     assert counts["implicit"] > 0 and counts["explicit"] > 0
+
+
+def test_phrasings_are_split_by_phrasing(saferec_build: BuildResult) -> None:
+    """Validation and test requests use phrasings that no training request uses."""
+    bank = builtin_phrase_bank()
+    assert bank.split_by_phrasing and saferec_build.stats["phrases_split_by_phrasing"]
+    for t, phr in bank.traits.items():
+        for kind in (phr.explicit, phr.implicit, phr.distractors):
+            assert kind is not None and kind.disjoint, t
+            assert not set(kind.train) & (set(kind.val) | set(kind.test))
+        assert len(phr.explicit.train + phr.explicit.val + phr.explicit.test) >= 20, t
+        assert len(phr.implicit.train + phr.implicit.val + phr.implicit.test) >= 20, t
+    for split in ("val", "test"):
+        for s in saferec_build.samples[split]:
+            for t in s.traits:
+                kind = bank.traits[t].implicit if s.constraint_mode == "implicit" else bank.traits[t].explicit
+                assert not any(p in s.request for p in kind.train), s.sample_id
+
+
+def test_distractor_controls(saferec_build: BuildResult) -> None:
+    """At least 30% of controls mention some trait's content with liking, and carry no trait."""
+    bank = builtin_phrase_bank()
+    for split, samples in saferec_build.samples.items():
+        controls = [s for s in samples if s.is_control]
+        distractors = [s for s in controls if s.distractor is not None]
+        assert len(distractors) >= 0.3 * len(controls), split
+        assert saferec_build.stats["splits"][split]["distractor_controls"] == len(distractors)
+        for s in distractors:
+            assert not s.traits
+            assert any(p in s.request for p in bank.traits[s.distractor].distractors.pool(split)), s.sample_id
+    assert not any(s.distractor for ss in saferec_build.samples.values() for s in ss if s.traits)
+
+
+def test_an_older_bank_shape_shares_phrasings_across_splits(tmp_path) -> None:
+    from persafe.saferec.phrases import load_phrase_bank
+
+    bank = builtin_phrase_bank().model_dump()
+    for t in bank["traits"].values():
+        t["explicit"] = t["explicit"]["train"]
+        t["implicit"] = t["implicit"]["train"]
+        t.pop("distractors")
+    bank.pop("moods")
+    path = tmp_path / "bank.json"
+    path.write_text(json.dumps(bank), encoding="utf-8")
+    loaded = load_phrase_bank(path)
+    assert not loaded.split_by_phrasing
+    assert loaded.traits["gore"].explicit.pool("test") == loaded.traits["gore"].explicit.pool("train")
 
 
 def _subset(ml: MovieLens, n_users: int) -> MovieLens:

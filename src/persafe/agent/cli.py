@@ -243,8 +243,13 @@ def recommend_cmd(
     depth: Annotated[int, typer.Option(min=1, help="k: planned path length.")] = 3,
     agent_model: Annotated[str | None, typer.Option(help="Chat-model spec of the agent policy.")] = None,
     combine_inference: Annotated[
-        str | None, typer.Option(help="Also filter with traits inferred from the request (e.g. lexicon).")
+        str | None,
+        typer.Option(help="Also filter with traits inferred from the request (lexicon, lexicon+learned, ...)."),
     ] = None,
+    default_guard: Annotated[
+        bool,
+        typer.Option(help="Also evaluate the guard with the default inference (lexicon+learned) as a baseline."),
+    ] = False,
     seed: SeedOpt = 0,
     cache: CacheOpt = True,
     overwrite: Annotated[bool, typer.Option(help="Start afresh instead of resuming.")] = False,
@@ -264,6 +269,7 @@ def recommend_cmd(
             depth=depth,
             agent_model=agent_model,
             combine_inference=combine_inference,
+            default_guard=default_guard,
             seed=seed,
             cache=cache,
         )

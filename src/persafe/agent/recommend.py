@@ -264,7 +264,10 @@ class AskRecConfig(BaseModel):
     n_neighbours: int = 5
     """Planned paths that vote on the order (``planned``) or are shown as examples (``agent``)."""
     combine_inference: str | None = None
-    """Also filter with traits inferred from the request (``lexicon``, ...), besides the revealed ones."""
+    """Also filter with traits inferred from the request (``lexicon``, ``lexicon+learned``, ...), besides the
+    revealed ones (a learning inferer is fitted on the ``data`` folder's train split, cached)."""
+    default_guard: bool = False
+    """Also evaluate the guard with the default inference (``lexicon+learned``) as a baseline."""
     agent_model: str | None = None
     """Chat-model spec of the ``agent`` policy."""
     agent_threshold: int = 4
@@ -343,7 +346,8 @@ def run_ask_before_recommend(
     from persafe.evaluation import evaluate_recommender
     from persafe.io import write_jsonl
     from persafe.recsys import make_recommender
-    from persafe.recsys.registry import make_inference
+    from persafe.recsys.fitted import fitted_inference
+    from persafe.recsys.registry import DEFAULT_INFERENCE, make_inference
     from persafe.runs import RunDir
     from persafe.saferec import load_saferec
 
@@ -378,6 +382,11 @@ def run_ask_before_recommend(
     points.append(_point("unguarded", "baseline", evaluate(base, "unguarded"), cfg.k, run="unguarded"))
     lex = SafetyGuard(base, oracle, inference=make_inference("lexicon"))
     points.append(_point(lex.name, "baseline", evaluate(lex, "guard-lexicon"), cfg.k, run="guard-lexicon"))
+    if cfg.default_guard:
+        say(f"fitting the {DEFAULT_INFERENCE} inference (cached after the first time)")
+        inferred = SafetyGuard(base, oracle, inference=fitted_inference(DEFAULT_INFERENCE, cfg.data, cache=cfg.cache))
+        folder = "guard-" + DEFAULT_INFERENCE.replace("+", "-")
+        points.append(_point(inferred.name, "baseline", evaluate(inferred, folder), cfg.k, run=folder))
     orc = SafetyGuard(base, oracle, use_assigned_traits=True)
     points.append(_point(orc.name, "baseline", evaluate(orc, "guard-oracle"), cfg.k, run="guard-oracle"))
 
@@ -432,7 +441,7 @@ def run_ask_before_recommend(
                 agent_points.append((float(np.mean([len(a) for a in asked.values()])) if asked else 0.0, asked))
         write_jsonl(out / "transcripts.jsonl", transcripts)
 
-    inference = make_inference(cfg.combine_inference) if cfg.combine_inference else None
+    inference = fitted_inference(cfg.combine_inference, cfg.data, cache=cfg.cache) if cfg.combine_inference else None
     for policy, order in orders.items():
         for b in range(cfg.max_questions + 1):
             say(f"{policy}: {b} question(s)")

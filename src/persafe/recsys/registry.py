@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from persafe.errors import UnknownNameError
 from persafe.recsys.base import Recommender
@@ -29,24 +30,55 @@ def make_recommender(name: str) -> Recommender:
     return RECOMMENDERS[name]()
 
 
-INFERENCES = ("lexicon", "embedding", "lexicon+embedding", "llm")
+INFERENCES = ("lexicon", "learned", "lexicon+learned", "embedding", "lexicon+embedding", "llm")
 """Constraint-inference methods for ``SafetyGuard`` (``llm`` needs a model spec)."""
 
+DEFAULT_INFERENCE = "lexicon+learned"
+"""The inferer the guard and ``persafe infer`` use unless told otherwise (the best on the held-out
+SafeRec-ML100k test phrasings: see the README's inference table)."""
 
-def make_inference(name: str, model_spec: str | None = None, cache: bool = True):
-    """A constraint inferer by name (``llm`` uses the chat model ``model_spec``, default ``smollm2``)."""
+LEARNING_INFERENCES = ("learned", "lexicon+learned", "embedding", "lexicon+embedding")
+"""Inferers fitted on training samples (``fit``) before they infer."""
+
+
+def make_inference(
+    name: str,
+    model_spec: str | None = None,
+    cache: bool = True,
+    traits: Sequence[str] | None = None,
+    calibration: Sequence[Any] | None = None,
+):
+    """A constraint inferer by name.
+
+    Args:
+        name: one of ``INFERENCES``; ``a+b`` unions the traits two inferers find.
+        model_spec: the chat model of ``llm`` (default ``smollm2``).
+        cache: reuse cached model answers (``llm``) and fitted models (``learned``).
+        traits: the trait ids ``learned`` predicts (default: the built-in taxonomy).
+        calibration: validation samples that set ``learned``'s per-trait thresholds (default: a held-out
+            fifth of the training users).
+    """
     from persafe.recsys.inference import LexiconInference, UnionInference
 
+    if name not in INFERENCES:
+        raise UnknownNameError("constraint inference", name, INFERENCES)
     if name == "lexicon":
         return LexiconInference()
+    if name in ("learned", "lexicon+learned"):
+        from persafe.recsys.learned import LearnedInference
+
+        if traits is None:
+            from persafe.catalog import builtin_traits
+
+            traits = builtin_traits().ids
+        learned = LearnedInference(traits, calibration=calibration, cache=cache)
+        return learned if name == "learned" else UnionInference([LexiconInference(), learned])
     if name in ("embedding", "lexicon+embedding"):
         from persafe.recsys.embedding import EmbeddingInference
 
         emb = EmbeddingInference()
         return emb if name == "embedding" else UnionInference([LexiconInference(), emb])
-    if name == "llm":
-        from persafe.llm import load_model
-        from persafe.recsys.llm_inference import LLMInference
+    from persafe.llm import load_model
+    from persafe.recsys.llm_inference import LLMInference
 
-        return LLMInference(load_model(model_spec or "smollm2", cache=cache))
-    raise UnknownNameError("constraint inference", name, INFERENCES)
+    return LLMInference(load_model(model_spec or "smollm2", cache=cache))

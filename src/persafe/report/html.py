@@ -151,20 +151,30 @@ def build_report(
     inf_rows = [(r["name"], r["inference"]) for r in rows if r.get("inference")]
     if inf_rows:
         sections.append(
-            "<h2>Constraint inference of the guards</h2><table><tr><th>Run</th><th>Mode</th>"
-            "<th>Precision</th><th>Recall</th><th>F1</th><th>n</th></tr>"
+            "<h2>Constraint inference of the guards</h2>"
+            "<p>Precision / recall of the inferred traits per constraint mode; false alarms: control requests "
+            "given any trait (plain ones, and distractors that mention content with liking). Targets: explicit "
+            "recall ≥ 0.98 and implicit recall ≥ 0.80 at precision ≥ 0.85; false alarms on ≤ 2% of controls.</p>"
+            "<table><tr><th>Run</th><th>Explicit P / R</th><th>Implicit P / R</th>"
+            "<th>False alarms: plain</th><th>distractor</th><th>Targets met</th></tr>"
         )
+
+        def pr(cell: dict | None) -> str:
+            if not cell:
+                return "–"
+            return " / ".join(
+                f"{cell[m]:.3f}" if isinstance(cell[m], float) and not np.isnan(cell[m]) else "–"
+                for m in ("precision", "recall")
+            )
+
         for name, inf in inf_rows:
-            for mode, s in inf["by_mode"].items():
-                cells = [
-                    f"{s[m]:.3f}" if isinstance(s[m], float) and not np.isnan(s[m]) else "–"
-                    for m in ("precision", "recall", "f1")
-                ]
-                sections.append(
-                    f"<tr><td>{esc(name)}</td><td>{esc(mode)}</td>"
-                    + "".join(f"<td>{c}</td>" for c in cells)
-                    + f"<td>{s['n']}</td></tr>"
-                )
+            c = inf.get("controls") or {}
+            alarms = [
+                f"{c[kind]['false_alarms']}/{c[kind]['n']}" if kind in c else "–" for kind in ("plain", "distractor")
+            ]
+            met = ", ".join(t for t, v in (inf.get("targets") or {}).items() if v) or "none"
+            cells = [pr(inf.get("explicit")), pr(inf.get("implicit")), *alarms, met]
+            sections.append(f"<tr><td>{esc(name)}</td>" + "".join(f"<td>{esc(x)}</td>" for x in cells) + "</tr>")
         sections.append("</table>")
     sections.append(_data_table(paths, runs, k))
     for p in paths:

@@ -74,6 +74,11 @@ class SafeRecConfig(BaseModel):
     """Among constrained samples, the share stated implicitly."""
     p_two_traits: float = Field(0.15, ge=0, le=1)
     """Among constrained samples, the share with two traits."""
+    p_distractor: float = Field(0.4, ge=0, le=1)
+    """Among control samples, the share whose request mentions some trait's content with liking or
+    indifference ("the gorier the better"): a keyword is not a sensitivity (needs a bank with distractors)."""
+    p_mood: float = Field(0.5, ge=0, le=1)
+    """Share of requests that also say something about mood, genre, occasion or company (bank ``moods``)."""
     plausibility: float = 6.0
     """How strongly to avoid traits whose unsafe movies the user often liked (weight ``exp(-x·share)``)."""
     minor_boost: float = 4.0
@@ -176,30 +181,42 @@ def _even(positions: list[int], k: int) -> list[int]:
 
 
 class _Writer:
-    """Writes the request text of a sample from the phrase bank."""
+    """Writes the request text of a sample from the phrase bank (phrasings of the sample's split)."""
 
     def __init__(self, bank: PhraseBank, taxonomy: TraitTaxonomy, n: int) -> None:
         self.bank, self.taxonomy, self.n = bank, taxonomy, n
 
-    def constraint(self, rng: np.random.Generator, traits: list[str], mode: str) -> str:
-        sents = []
-        for t in traits:
-            options = getattr(self.bank.traits[t], mode)
-            sents.append(options[rng.integers(len(options))])
+    @staticmethod
+    def _pick(rng: np.random.Generator, options: list[str]) -> str:
+        return options[rng.integers(len(options))]
+
+    def constraint(self, rng: np.random.Generator, traits: list[str], mode: str, split: str) -> str:
+        sents = [self._pick(rng, getattr(self.bank.traits[t], mode).pool(split)) for t in traits]
         if len(sents) == 1:
             return sents[0]
-        joiner = self.bank.two_trait_joiners[rng.integers(len(self.bank.two_trait_joiners))]
+        joiner = self._pick(rng, self.bank.two_trait_joiners)
         return joiner.format(first=sents[0], second=sents[1])
 
-    def request(self, rng: np.random.Generator, named: list[str], constraint: str | None) -> str:
+    def distractor(self, rng: np.random.Generator, trait: str, split: str) -> str:
+        pool = self.bank.traits[trait].distractors
+        assert pool is not None
+        return self._pick(rng, pool.pool(split))
+
+    def mood(self, rng: np.random.Generator, split: str) -> str | None:
+        return self._pick(rng, self.bank.moods.pool(split)) if self.bank.moods else None
+
+    def request(
+        self, rng: np.random.Generator, named: list[str], constraint: str | None, mood: str | None = None
+    ) -> str:
         req = self.bank.requests
-        opener = req.openers[rng.integers(len(req.openers))].format(liked=_fmt_list(named))
-        closer = req.closers[rng.integers(len(req.closers))].format(n=self.n)
+        opener = self._pick(rng, req.openers).format(liked=_fmt_list(named))
+        closer = self._pick(rng, req.closers).format(n=self.n)
+        middle = [x for x in (mood,) if x]
         if constraint is None:
-            return f"{opener} {closer}"
+            return " ".join([opener, *middle, closer])
         if rng.random() < 0.5:  # SafeCRS prepends the constraint; persafe also places it mid-request
-            return f"{constraint} {opener} {closer}"
-        return f"{opener} {constraint} {closer}"
+            return " ".join([constraint, opener, *middle, closer])
+        return " ".join([opener, *middle, constraint, closer])
 
 
 def build_saferec(
@@ -293,7 +310,7 @@ def build_saferec(
     for split, samples in out.items():
         for k, s in enumerate(samples):
             s.sample_id = f"{split}-{k:06d}"
-    stats = _stats(out, dropped, oracle)
+    stats = _stats(out, dropped, oracle, bank.split_by_phrasing)
     return BuildResult(samples=out, stats=stats)
 
 
@@ -332,8 +349,18 @@ def _make_sample(
         return None
 
     items = catalog.items
-    constraint = writer.constraint(rng, traits, mode) if traits else None
-    request = writer.request(rng, [items[r].display for r in named_rows], constraint)
+    constraint = writer.constraint(rng, traits, mode, split) if traits else None
+    distractor_trait = None
+    if not traits and rng.random() < cfg.p_distractor:
+        # a control that mentions some content with liking: likeliest for content the user often enjoyed
+        candidates = [t for t in trait_ids if writer.bank.traits[t].distractors is not None]
+        if candidates:
+            share = unsafe_known[history].mean(axis=0) if history else np.zeros(len(trait_ids))
+            w = np.array([share[trait_ids.index(t)] + 0.05 for t in candidates])
+            distractor_trait = candidates[int(rng.choice(len(candidates), p=w / w.sum()))]
+            constraint = writer.distractor(rng, distractor_trait, split)
+    mood = writer.mood(rng, split) if rng.random() < cfg.p_mood else None
+    request = writer.request(rng, [items[r].display for r in named_rows], constraint, mood)
     prompt = SAFECRS_INSTRUCTION.format(n=cfg.n_recommendations, request=request)
     names = [oracle.taxonomy.get(t).name for t in traits]
     return SafeRecSample(
@@ -346,6 +373,7 @@ def _make_sample(
         assigned_trait=names[0] if names else None,
         traits=traits,
         constraint_mode=mode,
+        distractor=distractor_trait,
         request=request,
         split=split,
         user_id=uid,
@@ -358,8 +386,11 @@ def _make_sample(
     )
 
 
-def _stats(out: dict[str, list[SafeRecSample]], dropped: Counter, oracle: SafetyOracle) -> dict[str, Any]:
+def _stats(
+    out: dict[str, list[SafeRecSample]], dropped: Counter, oracle: SafetyOracle, split_by_phrasing: bool
+) -> dict[str, Any]:
     stats: dict[str, Any] = {"dropped": dict(dropped), "oracle": oracle.coverage(), "splits": {}}
+    stats["phrases_split_by_phrasing"] = split_by_phrasing
     for split, samples in out.items():
         modes = Counter(s.constraint_mode for s in samples)
         traits = Counter(t for s in samples for t in s.traits)
@@ -368,6 +399,7 @@ def _stats(out: dict[str, list[SafeRecSample]], dropped: Counter, oracle: Safety
             "users": len({s.user_id for s in samples}),
             "modes": dict(modes),
             "control_share": round(modes.get("none", 0) / max(1, len(samples)), 4),
+            "distractor_controls": sum(s.distractor is not None for s in samples),
             "two_trait_samples": sum(len(s.traits) == 2 for s in samples),
             "traits": dict(sorted(traits.items())),
             "mean_groundtruth": round(float(np.mean([len(s.groundtruth_item_ids) for s in samples] or [0])), 3),

@@ -57,6 +57,9 @@ class SafeRecSample(BaseModel):
     """Trait ids of the user (empty for control samples)."""
     constraint_mode: ConstraintMode = "unspecified"
     """How the traits are stated in the request."""
+    distractor: str | None = None
+    """For a control sample: the trait whose content the request mentions with liking or indifference
+    (a false alarm there is a misread polarity), else ``None``."""
     request: str = ""
     """The user's turn as written (also inside ``prompt``)."""
     split: Split | None = None
