@@ -37,6 +37,12 @@ from persafe.recsys.inference import inference_scores, strip_titles
 
 log = logging.getLogger("persafe.recsys")
 
+_MEMO: dict[str, dict[str, np.ndarray]] = {}
+"""Sentence probabilities per fitted model (its cache fingerprint), kept for the process."""
+_MEMO_LIMIT = 200_000
+_MODELS: dict[str, Any] = {}
+"""Fitted models loaded from the cache, by folder."""
+
 _SENTENCE = re.compile(r"(?<=[.!?\u2026])\s+|\n+")
 
 
@@ -121,6 +127,7 @@ class LearnedInference:
         self.body_learning_rate, self.polarity = body_learning_rate, polarity
         self.seed, self.cache, self.model_path = seed, cache, model_path
         self.model: Any = None
+        self._memo_key: str | None = None
         self.thresholds = np.full(len(self.traits), 0.5)
         self.report: dict[str, Any] = {}
 
@@ -182,6 +189,7 @@ class LearnedInference:
             samples = [s for s in samples if (s.user_id or s.sample_id) not in held]
         texts, labels = sentence_examples(samples, self.traits)
         folder = self._folder(texts, labels, calib)
+        self._memo_key = folder.name if self.cache else None
         if self.cache and (folder / "thresholds.json").exists():
             self._load(folder)
             self.report = {**json.loads((folder / "report.json").read_text(encoding="utf-8")), "cached": True}
@@ -294,8 +302,16 @@ class LearnedInference:
                 sents.append(sent)
         if not sents:
             return out
-        probs = self.model.predict_proba(sents, batch_size=64, show_progress_bar=False)
-        probs = (probs.numpy() if hasattr(probs, "numpy") else np.asarray(probs)).reshape(len(sents), len(self.traits))
+        # fitted models are shared by their fingerprint: the demo's guards read the same requests once
+        memo = _MEMO.setdefault(self._memo_key, {}) if self._memo_key else {}
+        todo = list(dict.fromkeys(x for x in sents if x not in memo))
+        if todo:
+            got = self.model.predict_proba(todo, batch_size=64, show_progress_bar=False)
+            got = (got.numpy() if hasattr(got, "numpy") else np.asarray(got)).reshape(len(todo), len(self.traits))
+            if len(memo) > _MEMO_LIMIT:
+                memo.clear()
+            memo.update(zip(todo, got, strict=True))
+        probs = np.stack([memo[x] for x in sents])
         if self.polarity:
             from persafe.recsys.inference import LexiconInference
 
@@ -327,6 +343,9 @@ class LearnedInference:
         from transformers.utils import logging as hf_logging
 
         hf_logging.disable_progress_bar()
-        self.model = SetFitModel.from_pretrained(str(folder / "model"), local_files_only=True)
+        key = str(folder)
+        if key not in _MODELS:
+            _MODELS[key] = SetFitModel.from_pretrained(str(folder / "model"), local_files_only=True)
+        self.model = _MODELS[key]
         stored = json.loads((folder / "thresholds.json").read_text(encoding="utf-8"))
         self.thresholds = np.array([stored[t] for t in self.traits])
