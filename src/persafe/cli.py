@@ -313,7 +313,16 @@ def eval_cmd(
     prompt_style: Annotated[str, typer.Option(help="LLM list prompt: safecrs | chat (better for small models).")] = (
         "safecrs"
     ),
-    n_titles: Annotated[int, typer.Option(min=1, help="Titles asked for with --prompt-style chat.")] = 20,
+    n_titles: Annotated[
+        int, typer.Option(min=1, help="Titles asked for with --prompt-style chat (lines with --decoding constrained).")
+    ] = 20,
+    decoding: Annotated[
+        str,
+        typer.Option(
+            help="LLM lists: free | constrained (only catalog titles, none repeated or already named; smollm2 "
+            "and hf: models)."
+        ),
+    ] = "free",
     repetition_penalty: Annotated[
         float, typer.Option(min=0.01, help="Penalty on repeated tokens (local models; 1 = none).")
     ] = 1.0,
@@ -355,6 +364,7 @@ def eval_cmd(
             cache=cache,
             prompt_style=prompt_style,
             n_titles=n_titles,
+            decoding=decoding,
             repetition_penalty=repetition_penalty,
         )
     except ValidationError as e:

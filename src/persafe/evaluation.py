@@ -268,7 +268,10 @@ class EvalConfig(BaseModel):
     prompt_style: Literal["safecrs", "chat"] = "safecrs"
     """LLM list prompt: ``safecrs`` (the benchmark's prompt) or ``chat`` (system instruction + request)."""
     n_titles: int = Field(20, ge=1)
-    """Titles asked for in the ``chat`` style."""
+    """Titles asked for in the ``chat`` style (and lines written with ``decoding=constrained``)."""
+    decoding: Literal["free", "constrained"] = "free"
+    """LLM list decoding: ``free``, or ``constrained`` (only catalog lines, none repeated or named by the
+    user; local transformers models)."""
     repetition_penalty: float = Field(1.0, gt=0.0)
     """Penalty on repeated tokens (local models)."""
     cache: bool = True
@@ -279,7 +282,7 @@ class EvalConfig(BaseModel):
     def _sorted_unique(cls, v: list[int]) -> list[int]:
         return sorted(set(v))
 
-    @field_validator("task", "guard", "split", "unknown", "pg_policy", "prompt_style", mode="before")
+    @field_validator("task", "guard", "split", "unknown", "pg_policy", "prompt_style", "decoding", mode="before")
     @classmethod
     def _one_of(cls, v: Any, info: ValidationInfo) -> Any:
         valid = get_args(cls.model_fields[info.field_name].annotation)
@@ -301,6 +304,8 @@ class EvalConfig(BaseModel):
 
     @model_validator(mode="after")
     def _effective_inference_model(self) -> EvalConfig:
+        if self.decoding == "constrained" and not (self.model and self.task == "list"):
+            raise ValueError("decoding 'constrained' applies to an LLM list recommender (--model with --task list)")
         if self.guard == "llm" and not self.inference_model:
             self.inference_model = self.model or "smollm2"
         return self
@@ -317,7 +322,9 @@ class EvalConfig(BaseModel):
             return (
                 f"completions[{self.completions if self.completions == 'from-data' else Path(self.completions).name}]"
             )
-        return f"llm-{self.task}[{self.model}]" if self.model else str(self.recommender)
+        if self.model:
+            return f"llm-{self.task}{'-constrained' if self.decoding == 'constrained' else ''}[{self.model}]"
+        return str(self.recommender)
 
     @property
     def name(self) -> str:
@@ -359,7 +366,9 @@ def build_recommender(
         model = load_model(cfg.model, cache=cfg.cache, **({"batch_size": cfg.batch_size} if _is_hf(cfg.model) else {}))
         if cfg.task == "list":
             params = GenerationParams(max_new_tokens=cfg.max_new_tokens, repetition_penalty=cfg.repetition_penalty)
-            rec: Recommender = LLMListRecommender(model, params, prompt_style=cfg.prompt_style, n=cfg.n_titles)
+            rec: Recommender = LLMListRecommender(
+                model, params, prompt_style=cfg.prompt_style, n=cfg.n_titles, decoding=cfg.decoding
+            )
         else:
             rec = CandidateChoiceRecommender(model)
         rec.name = cfg.base_name

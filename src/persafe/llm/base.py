@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -59,6 +59,9 @@ class Generation(BaseModel):
     """Served from the response cache."""
     error: str | None = None
     """Why generation failed for this request (the text is then empty); never raised mid-batch."""
+    constrained: dict[str, Any] | None = None
+    """For a catalog-constrained answer: ``lines`` written, whether all ``k`` were (``complete``), and
+    ``fallbacks`` (steps where the constraint had to keep the first allowed branch)."""
 
 
 @runtime_checkable

@@ -14,6 +14,7 @@ import sqlite3
 import threading
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from persafe.llm.base import ChatModel, Conversation, Generation, GenerationParams
 
@@ -103,14 +104,34 @@ class CachedChatModel:
         """The wrapped model's fingerprint (see :func:`model_fingerprint`)."""
         return model_fingerprint(self.model)
 
-    def generate(self, conversations: Sequence[Conversation], params: GenerationParams) -> list[Generation]:
+    @property
+    def supports_constraints(self) -> bool:
+        """Whether the wrapped model accepts catalog constraints."""
+        return bool(getattr(self.model, "supports_constraints", False))
+
+    def catalog_trie(self, lines: Sequence[str]) -> Any:
+        """The wrapped model's token trie of catalog lines."""
+        return self.model.catalog_trie(lines)  # type: ignore[attr-defined]
+
+    def generate(
+        self, conversations: Sequence[Conversation], params: GenerationParams, constraints: Sequence[Any] | None = None
+    ) -> list[Generation]:
         fp = self.fingerprint
         keys = [cache_key(fp, params, c) for c in conversations]
+        if constraints is not None:  # a constrained answer depends on its catalog, k and exclusions too
+            keys = [
+                k if c is None else hashlib.sha256(f"{k}|{c.signature()}".encode()).hexdigest()
+                for k, c in zip(keys, constraints, strict=True)
+            ]
         hits = self.cache.get_many(keys)
         todo = [i for i, k in enumerate(keys) if k not in hits]
         fresh: dict[str, Generation] = {}
         if todo:
-            answers = self.model.generate([conversations[i] for i in todo], params)
+            convs = [conversations[i] for i in todo]
+            if constraints is not None:
+                answers = self.model.generate(convs, params, [constraints[i] for i in todo])  # type: ignore[call-arg]
+            else:
+                answers = self.model.generate(convs, params)
             for i, g in zip(todo, answers, strict=True):
                 fresh[keys[i]] = g
             self.cache.put_many(fresh)

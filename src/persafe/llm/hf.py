@@ -12,10 +12,13 @@ import logging
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from persafe.errors import PersafeError
 from persafe.llm.base import Conversation, Generation, GenerationParams
+
+if TYPE_CHECKING:
+    from persafe.llm.constrained import CatalogTrie, ListConstraint
 
 log = logging.getLogger("persafe.llm")
 
@@ -70,6 +73,7 @@ class HFChatModel:
         import torch
 
         self.batch_size = batch_size
+        self._tries: dict[int, CatalogTrie] = {}
         self._folders: list[str] = []
         self._fingerprint: str | None = None
         if device == "auto":
@@ -121,16 +125,39 @@ class HFChatModel:
         # A model without a chat template: plain "role: content" lines, then the assistant's turn.
         return "".join(f"{m['role']}: {m['content']}\n" for m in msgs) + "assistant:"
 
-    def generate(self, conversations: Sequence[Conversation], params: GenerationParams) -> list[Generation]:
+    supports_constraints = True
+    """``generate`` accepts ``constraints`` (catalog-constrained lists, ``persafe.llm.constrained``)."""
+
+    def catalog_trie(self, lines: Sequence[str]) -> CatalogTrie:
+        """The token trie of catalog lines for this model's tokenizer (built once per list of lines)."""
+        from persafe.llm.constrained import CatalogTrie
+
+        key = hash(tuple(lines))
+        if key not in self._tries:
+            self._tries[key] = CatalogTrie(lines, self.tokenizer)
+        return self._tries[key]
+
+    def generate(
+        self,
+        conversations: Sequence[Conversation],
+        params: GenerationParams,
+        constraints: Sequence[ListConstraint | None] | None = None,
+    ) -> list[Generation]:
+        """Answer each conversation; with ``constraints``, answer ``i`` can only be ``constraints[i]``'s
+        catalog lines (``k`` of them, no repeats, none excluded)."""
         import torch
 
+        if constraints is not None and len(constraints) != len(conversations):
+            raise ValueError("give one constraint (or None) per conversation")
         prompts = [self._prompt(c) for c in conversations]
         order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))  # similar lengths share a batch
         out: list[Generation | None] = [None] * len(prompts)
         for start in range(0, len(order), self.batch_size):
             idx = order[start : start + self.batch_size]
             try:
-                for i, g in zip(idx, self._generate_batch([prompts[i] for i in idx], params), strict=True):
+                batch_constraints = [constraints[i] for i in idx] if constraints is not None else None
+                gens = self._generate_batch([prompts[i] for i in idx], params, batch_constraints)
+                for i, g in zip(idx, gens, strict=True):
                     out[i] = g
             except (RuntimeError, ValueError) as e:  # e.g. out of memory: report per request, keep going
                 log.warning("generation failed for a batch of %d: %s", len(idx), e)
@@ -140,13 +167,24 @@ class HFChatModel:
                 torch.manual_seed(params.seed + start)
         return [g for g in out if g is not None]
 
-    def _generate_batch(self, prompts: list[str], params: GenerationParams) -> list[Generation]:
+    def _generate_batch(
+        self, prompts: list[str], params: GenerationParams, constraints: list[ListConstraint | None] | None = None
+    ) -> list[Generation]:
         import torch
 
         enc = self.tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False).to(self.device)
         sample = params.temperature > 0
+        budget = params.max_new_tokens
+        processor = None
+        if constraints is not None and any(c is not None for c in constraints):
+            from transformers import LogitsProcessorList
+
+            from persafe.llm.constrained import CatalogLogitsProcessor
+
+            processor = CatalogLogitsProcessor(constraints, self.tokenizer.eos_token_id, params.max_new_tokens)
+            budget = max(budget, *(c.max_new_tokens() for c in constraints if c is not None))
         kwargs: dict[str, Any] = {
-            "max_new_tokens": params.max_new_tokens,
+            "max_new_tokens": budget,
             "do_sample": sample,
             "pad_token_id": self.tokenizer.pad_token_id,
             "return_dict_in_generate": True,
@@ -158,8 +196,10 @@ class HFChatModel:
             kwargs.update(temperature=params.temperature, top_p=params.top_p)
         else:
             kwargs.update(temperature=None, top_p=None, top_k=None)
-        if params.stop:
+        if params.stop and processor is None:  # a constrained answer ends when its lines are written
             kwargs.update(stop_strings=list(params.stop), tokenizer=self.tokenizer)
+        if processor is not None:
+            kwargs["logits_processor"] = LogitsProcessorList([processor])
         if sample and params.seed is not None:
             torch.manual_seed(params.seed)
         with torch.no_grad():
@@ -190,9 +230,15 @@ class HFChatModel:
             lp = None
             if scores is not None:
                 lp = [float(x) for x, k in zip(scores[b].tolist(), keep.tolist(), strict=True) if k]
+            if processor is not None and processor.answers[b] is not None:
+                info = processor.answers[b]
+                constrained = {"lines": info.lines, "complete": info.done, "fallbacks": processor.fallbacks}
+            else:
+                constrained = None
             gens.append(
                 Generation(
                     text=text.strip(),
+                    constrained=constrained,
                     finish_reason="stop" if ended else "length",
                     token_logprobs=lp,
                     prompt_tokens=int(enc["attention_mask"][b].sum()),

@@ -37,6 +37,9 @@ class LLMListRecommender:
             turn, asking for ``n`` titles (small models follow it far better).
         n: titles asked for in the ``chat`` style.
         system: a system message for the ``safecrs`` style.
+        decoding: ``free``, or ``constrained``: the model can only write ``n`` catalog lines
+            (``Title (Year)``), none twice and none the user named (a model backend that supports it:
+            ``hf:`` and ``smollm2``).
     """
 
     def __init__(
@@ -46,10 +49,21 @@ class LLMListRecommender:
         prompt_style: str = "safecrs",
         n: int = 20,
         system: str | None = None,
+        decoding: str = "free",
     ) -> None:
         if prompt_style not in ("safecrs", "chat"):
             raise ValueError(f"prompt_style must be 'safecrs' or 'chat', got {prompt_style!r}")
+        if decoding not in ("free", "constrained"):
+            raise ValueError(f"decoding must be 'free' or 'constrained', got {decoding!r}")
+        if decoding == "constrained" and not getattr(model, "supports_constraints", False):
+            from persafe.errors import PersafeError
+
+            raise PersafeError(
+                f"--decoding constrained needs a local transformers model (smollm2 or hf:DIR); {model.name} "
+                "cannot be constrained token by token"
+            )
         self.model, self.prompt_style, self.n, self.system = model, prompt_style, n, system
+        self.decoding = decoding
         self.params = params or GenerationParams(max_new_tokens=320)
         self.name = f"llm[{model.name}]"
         self.catalog: Catalog | None = None
@@ -72,11 +86,36 @@ class LLMListRecommender:
     def recommend(self, samples: Sequence[SafeRecSample], k: int) -> Recommendations:
         if self.catalog is None:
             raise RuntimeError(f"{self.name}: call fit() before recommend()")
-        gens = self.model.generate([self.conversation(s) for s in samples], self.params)
+        convs = [self.conversation(s) for s in samples]
+        if self.decoding == "constrained":
+            from persafe.llm.constrained import ListConstraint
+
+            trie = self.model.catalog_trie(writable_lines(self.catalog))  # type: ignore[attr-defined]
+            constraints = [
+                ListConstraint(trie, self.n, frozenset(int(r) for r in self.catalog.rows(s.seen_item_ids) if r >= 0))
+                for s in samples
+            ]
+            gens = self.model.generate(convs, self.params, constraints)  # type: ignore[call-arg]
+        else:
+            gens = self.model.generate(convs, self.params)
         rows, extra = read_lists([g.text for g in gens], samples, self.catalog, k)
         for e, g in zip(extra, gens, strict=True):
             e["cached"] = g.cached
+            if g.constrained is not None:
+                e["constrained"] = g.constrained
         return Recommendations(rows=rows, raw=[g.text for g in gens], extra=extra, errors=[g.error for g in gens])
+
+
+def writable_lines(catalog: Catalog) -> list[str | None]:
+    """The line constrained decoding writes for each catalog row: ``Title (Year)``, or ``None`` for a
+    row whose line would not read back to it (no year to write, or a title another row claims), so that
+    every written line is exactly one valid item."""
+    lines: list[str | None] = [item.display for item in catalog.items]
+    parsed = [classify_titles(line or "")[1] for line in lines]
+    one = [i for i, p in enumerate(parsed) if len(p) == 1 and p[0][1] is not None]
+    back = catalog.title_index.match_rows([parsed[i][0] for i in one], missing=UNMATCHED)
+    ok = {i for i, r in zip(one, back, strict=True) if r >= 0 and lines[int(r)] == lines[i]}
+    return [line if i in ok else None for i, line in enumerate(lines)]
 
 
 def seen_keys(sample: SafeRecSample) -> set[str]:
