@@ -39,7 +39,7 @@ def _make(name: str, data: str | None, cache: bool) -> tuple[Any, str]:
     if name == "lexicon (no polarity)":
         return LexiconInference(polarity=False), "–"
     t0 = time.perf_counter()
-    inf = fitted_inference(name, data, cache=cache)
+    inf = fitted_inference(name, data, cache=cache, fit_cache=cache)
     parts = getattr(inf, "parts", [inf])
     report = next((p.report for p in parts if getattr(p, "report", None)), None)
     if report and report.get("cached"):

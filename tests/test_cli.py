@@ -82,7 +82,7 @@ def test_eval_unknown_recommender_lists_valid(tmp_path: Path) -> None:
 def test_eval_unknown_guard_lists_valid(tmp_path: Path) -> None:
     res = _invoke("eval", "--data", tmp_path, "--guard", "nope", "--out", tmp_path / "run")
     assert res.exit_code != 0
-    valid = "embedding, learned, lexicon, lexicon+embedding, lexicon+learned, llm, none, oracle"
+    valid = "decode, decode-oracle, embedding, learned, lexicon, lexicon+embedding, lexicon+learned, llm, none, oracle"
     assert f"unknown guard 'nope'; valid: {valid}" in res.flat
     assert not (tmp_path / "run").exists()
 

@@ -313,6 +313,7 @@ def test_learned_guard_is_calibrated_on_validation_never_on_the_scored_split(
     class Frozen(learned_mod.LearnedInference):  # the encoder frozen: seconds instead of minutes
         def __init__(self, traits, calibration=None, **kw):
             seen["calibration"] = len(calibration or [])
+            seen["fit_cache"] = kw["cache"]
             super().__init__(traits, calibration=calibration, **{**kw, "body_steps": 0})
 
     monkeypatch.setattr(learned_mod, "LearnedInference", Frozen)
@@ -321,9 +322,39 @@ def test_learned_guard_is_calibrated_on_validation_never_on_the_scored_split(
     assert val is not None and {s.split for s in val} == {"val"}
     res = run_evaluation(cfg, tmp_path / "run")
     assert seen["calibration"] == len(val)
+    # --no-cache is about model answers: a fitted inferer is still reused (it is keyed by what it learned)
+    run_evaluation(cfg.model_copy(update={"cache": False}), tmp_path / "run2")
+    assert seen["fit_cache"] is True
     assert res["inference"]["controls"]["all"]["n"] > 0 and "targets" in res["inference"]
     config = json.loads((tmp_path / "run" / "config.json").read_text(encoding="utf-8"))
     assert config["fingerprint"]["calibration"]
     # the validation split itself is never calibrated on itself
     assert load_calibration(cfg.model_copy(update={"split": "val"})) is None
     assert load_calibration(cfg.model_copy(update={"guard": "lexicon"})) is None
+
+
+@pytest.mark.slow
+def test_decode_guard_never_writes_an_unsafe_item(tmp_path: Path, saferec_dir: Path, monkeypatch) -> None:
+    """``--guard decode-oracle``: items unsafe for the true traits are excluded while decoding, so SVR is 0
+    by construction; every line is a catalog item, none repeated or named by the user."""
+    from persafe.evaluation import EvalConfig, run_evaluation
+    from persafe.llm.tiny import tiny_model, tiny_tokenizer
+
+    monkeypatch.setenv("PERSAFE_CACHE", str(tmp_path / "cache"))
+    tok = tiny_tokenizer()
+    folder = tmp_path / "tiny"
+    tiny_model(tok).save_pretrained(folder)
+    tok.save_pretrained(folder)
+    common = {"data": str(saferec_dir), "model": f"hf:{folder}", "prompt_style": "chat", "n_titles": 10, "ks": [10]}
+    cfg = EvalConfig(**common, guard="decode-oracle", limit=12)
+    assert cfg.decoding == "constrained" and cfg.name == f"llm-list-constrained[hf:{folder}]+guard[decode-oracle]"
+    res = run_evaluation(cfg, tmp_path / "decode")
+    o = res["by_k"]["10"]["overall"]
+    assert o["svr"]["mean"] == 0.0 and o["validity"]["mean"] == 1.0
+    free = run_evaluation(EvalConfig(**common, decoding="constrained", limit=12), tmp_path / "free")
+    assert free["by_k"]["10"]["overall"]["svr"]["mean"] > 0  # the same decoding without the guard does write some
+    records = [json.loads(x) for x in (tmp_path / "decode" / "samples.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert all(len(set(r["recommended"])) == len(r["recommended"]) == 10 for r in records)
+    assert any(r["extra"]["excluded_unsafe"] > 0 for r in records)
+    with pytest.raises(ValueError, match="guards an LLM list recommender"):
+        EvalConfig(data=str(saferec_dir), recommender="itemknn", guard="decode")

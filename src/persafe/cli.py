@@ -232,6 +232,7 @@ def infer_cmd(
                 data,
                 model_spec=inference_model,
                 cache=cache,
+                fit_cache=cache,
                 progress=lambda d, t: prog.update(task_id, description="training", completed=d, total=t),
             )
             prog.update(task_id, description="reading", completed=0, total=None)
@@ -298,7 +299,8 @@ def eval_cmd(
         str,
         typer.Option(
             help="none | lexicon | learned | lexicon+learned | embedding | lexicon+embedding | llm | oracle (true "
-            "traits). learned trains once on the train split (about 5 minutes on 2 cores), then loads from the cache."
+            "traits); for --model lists: decode | decode-oracle (unsafe items are never written: constrained "
+            "decoding). learned trains once on the train split (about 5 minutes on 2 cores), then loads from the cache."
         ),
     ] = "none",
     inference_model: Annotated[

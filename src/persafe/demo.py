@@ -29,8 +29,9 @@ LLM_SAMPLES = 24
 
 
 def llm_runs(data: str, n: int) -> list[EvalConfig]:
-    """The SmolLM2 rows: zero-shot list recommendation with and without the guard, LLM inference, and
-    item-kNN on the same samples for reference."""
+    """The SmolLM2 rows: zero-shot list recommendation with and without the guard, with catalog-constrained
+    decoding (alone and with the decode guard), LLM inference, and item-kNN on the same samples for
+    reference."""
     common = {"data": data, "limit": n}
     smol = {
         "model": "smollm2",
@@ -42,6 +43,8 @@ def llm_runs(data: str, n: int) -> list[EvalConfig]:
     return [
         EvalConfig(**smol, **common),
         EvalConfig(**smol, guard=DEFAULT_INFERENCE, **common),
+        EvalConfig(**{**smol, "repetition_penalty": 1.0}, decoding="constrained", **common),
+        EvalConfig(**{**smol, "repetition_penalty": 1.0}, guard="decode", **common),
         EvalConfig(recommender="itemknn", **common),
         EvalConfig(recommender="itemknn", guard="llm", inference_model="smollm2", **common),
     ]

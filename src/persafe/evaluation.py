@@ -30,7 +30,10 @@ from persafe.runs import RunDir, failed_summary, is_failed
 from persafe.saferec.schema import SafeRecSample
 
 DEFAULT_KS = (10, 20)
-GUARDS = ("none", "lexicon", "learned", "lexicon+learned", "embedding", "lexicon+embedding", "llm", "oracle")
+GUARDS = (
+    "none", "lexicon", "learned", "lexicon+learned", "embedding", "lexicon+embedding", "llm", "oracle",
+    "decode", "decode-oracle",
+)  # fmt: skip
 """``oracle`` guards with the sample's true traits (an upper bound); the others name an inference method."""
 TASKS = ("list", "choice")
 HEADLINE = ("recall", "ndcg", "svr", "svr_slots", "sdcg", "validity", "popularity", "produced", "hit")
@@ -207,8 +210,11 @@ def _control_breakdown(arrays: dict[str, np.ndarray], kinds: list[str | None], n
     return breakdown(sub, [kinds[i] for i in sel], n_boot=n_boot)
 
 
-GuardName = Literal["none", "lexicon", "learned", "lexicon+learned", "embedding", "lexicon+embedding", "llm", "oracle"]
-LEARNING_GUARDS = ("learned", "lexicon+learned", "embedding", "lexicon+embedding")
+GuardName = Literal[
+    "none", "lexicon", "learned", "lexicon+learned", "embedding", "lexicon+embedding", "llm", "oracle",
+    "decode", "decode-oracle",
+]  # fmt: skip
+LEARNING_GUARDS = ("learned", "lexicon+learned", "embedding", "lexicon+embedding", "decode")
 """Guards whose inference is fitted on training samples (the learned classifier is trained there, its
 thresholds set on the validation split; the embedding threshold is calibrated on training samples)."""
 
@@ -245,7 +251,9 @@ class EvalConfig(BaseModel):
     """LLM task: ``list`` (N titles, SafeCRS) or ``choice`` (one of 20 candidates)."""
     guard: GuardName = "none"
     """``none``, ``oracle`` (the true traits) or a SafetyGuard inference: ``lexicon``, ``learned``,
-    ``lexicon+learned``, ``embedding``, ``lexicon+embedding``, ``llm``."""
+    ``lexicon+learned``, ``embedding``, ``lexicon+embedding``, ``llm``; or, for an LLM list recommender,
+    ``decode`` (items unsafe for the traits the default inference reads are never written: constrained
+    decoding) and ``decode-oracle`` (the same with the true traits)."""
     inference_model: str | None = None
     """Chat-model spec for ``guard=llm``; when not given it is set to ``model``, else ``smollm2`` (and the
     config records which)."""
@@ -304,6 +312,10 @@ class EvalConfig(BaseModel):
 
     @model_validator(mode="after")
     def _effective_inference_model(self) -> EvalConfig:
+        if self.guard in ("decode", "decode-oracle"):
+            if not (self.model and self.task == "list"):
+                raise ValueError(f"guard {self.guard!r} guards an LLM list recommender while it decodes (--model)")
+            self.decoding = "constrained"
         if self.decoding == "constrained" and not (self.model and self.task == "list"):
             raise ValueError("decoding 'constrained' applies to an LLM list recommender (--model with --task list)")
         if self.guard == "llm" and not self.inference_model:
@@ -382,6 +394,19 @@ def build_recommender(
         return rec
     if cfg.guard == "oracle":
         return SafetyGuard(rec, oracle, use_assigned_traits=True)
+    if cfg.guard in ("decode", "decode-oracle"):
+        from persafe.recsys.guard import DecodeGuard
+        from persafe.recsys.registry import DEFAULT_INFERENCE
+
+        if cfg.guard == "decode-oracle":
+            decode = DecodeGuard(rec, oracle, use_assigned_traits=True)
+        else:
+            inference = make_inference(
+                DEFAULT_INFERENCE, cache=cfg.cache, traits=oracle.taxonomy.ids, calibration=calibration
+            )
+            decode = DecodeGuard(rec, oracle, inference=inference)
+        decode.name = cfg.name
+        return decode
     inference = make_inference(
         cfg.guard, cfg.inference_model, cache=cfg.cache, traits=oracle.taxonomy.ids, calibration=calibration
     )
@@ -484,7 +509,7 @@ def load_calibration(
     evaluated samples."""
     from persafe.saferec import load_saferec
 
-    if cfg.guard not in ("learned", "lexicon+learned") or cfg.split == "val":
+    if cfg.guard not in ("learned", "lexicon+learned", "decode") or cfg.split == "val":
         return None
     folder = Path(cfg.train or cfg.data)
     if not (folder.is_dir() and (folder / "val.jsonl").is_file()):

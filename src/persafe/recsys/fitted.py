@@ -39,6 +39,7 @@ def fitted_inference(
     *,
     model_spec: str | None = None,
     cache: bool = True,
+    fit_cache: bool = True,
     traits: Sequence[str] | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> Any:
@@ -49,14 +50,15 @@ def fitted_inference(
         data: a built SafeRec folder whose ``train`` (and ``val``) splits fit a learning inferer (default:
             the built-in SafeRec-ML100k).
         model_spec: the chat model of ``llm``.
-        cache: reuse cached fitted models and model answers.
+        cache: reuse cached model answers (``llm``).
+        fit_cache: reuse a fitted learned model from the user cache (off: retrain).
         traits: trait ids a learned inferer predicts (default: the built-in taxonomy).
         progress: called with ``(done, total)`` training steps.
     """
     if name not in LEARNING_INFERENCES:
         return make_inference(name, model_spec, cache=cache)
     train, val = training_splits(data)
-    inference = make_inference(name, model_spec, cache=cache, traits=traits, calibration=val)
+    inference = make_inference(name, model_spec, cache=cache, traits=traits, calibration=val, fit_cache=fit_cache)
     parts = getattr(inference, "parts", [inference])
     for part in parts:
         if not hasattr(part, "fit"):

@@ -87,3 +87,63 @@ class SafetyGuard:
         return Recommendations(
             rows=rows, raw=base.raw, inferred_traits=traits, extra=extra, errors=errors if any(errors) else None
         )
+
+
+class DecodeGuard:
+    """Guard an LLM list recommender while it decodes: the items unsafe for the traits read from the
+    request (or the sample's true traits) can never be written, instead of being filtered afterwards
+    and backfilled from elsewhere.
+
+    Args:
+        base: an ``LLMListRecommender`` with ``decoding="constrained"``.
+        oracle: decides which items are unsafe for which traits.
+        inference: how to read traits from the request (ignored with ``use_assigned_traits``).
+        use_assigned_traits: exclude the items unsafe for the sample's true traits (an upper bound).
+    """
+
+    def __init__(
+        self,
+        base: Recommender,
+        oracle: SafetyOracle,
+        inference: ConstraintInference | None = None,
+        use_assigned_traits: bool = False,
+    ) -> None:
+        if getattr(base, "decoding", None) != "constrained":
+            raise ValueError("DecodeGuard needs an LLM list recommender with decoding='constrained'")
+        self.base, self.oracle = base, oracle
+        self.inference = inference or LexiconInference()
+        self.use_assigned_traits = use_assigned_traits
+        how = "oracle-traits" if use_assigned_traits else self.inference.name
+        self.name = f"{base.name}+guard[decode,{how}]"
+
+    def fit(self, samples: Sequence[SafeRecSample], catalog: Catalog) -> None:
+        self.base.fit(samples, catalog)
+        if not self.use_assigned_traits and hasattr(self.inference, "fit"):
+            self.inference.fit(samples, catalog)
+
+    def infer(self, samples: Sequence[SafeRecSample]) -> list[list[str]]:
+        """Traits per sample (read from the request with the named titles removed)."""
+        if self.use_assigned_traits:
+            return [list(s.traits) for s in samples]
+        return self.inference.infer([strip_titles(s.request or s.user_turn, s.seen_titles) for s in samples])
+
+    def recommend(self, samples: Sequence[SafeRecSample], k: int) -> Recommendations:
+        traits = self.infer(samples)
+        mask = self.oracle.trait_mask(traits)
+        exclude = [
+            set(np.flatnonzero((self.oracle.unsafe & m).any(axis=1)).tolist()) if m.any() else set() for m in mask
+        ]
+        recs = self.base.recommend(samples, k, exclude=exclude)  # type: ignore[call-arg]
+        inference_errors = None if self.use_assigned_traits else getattr(self.inference, "last_errors", None)
+        errors = list(recs.errors or [None] * len(samples))
+        if inference_errors:
+            errors = [
+                e or (f"constraint inference: {x}" if x else None)
+                for e, x in zip(errors, inference_errors, strict=True)
+            ]
+        extra = [dict(e) for e in recs.extra] if recs.extra else [{} for _ in samples]
+        for e, ex in zip(extra, exclude, strict=True):
+            e["excluded_unsafe"] = len(ex)
+        return Recommendations(
+            rows=recs.rows, raw=recs.raw, inferred_traits=traits, extra=extra, errors=errors if any(errors) else None
+        )

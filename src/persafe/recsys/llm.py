@@ -83,17 +83,24 @@ class LLMListRecommender:
         msgs = as_messages(sample.prompt)
         return ([Message(role="system", content=self.system)] if self.system else []) + msgs
 
-    def recommend(self, samples: Sequence[SafeRecSample], k: int) -> Recommendations:
+    def recommend(
+        self, samples: Sequence[SafeRecSample], k: int, exclude: Sequence[set[int]] | None = None
+    ) -> Recommendations:
+        """Ask the model; with constrained decoding, ``exclude`` adds catalog rows that may not be written
+        for each sample (besides the titles the user named)."""
         if self.catalog is None:
             raise RuntimeError(f"{self.name}: call fit() before recommend()")
+        if exclude is not None and self.decoding != "constrained":
+            raise ValueError("exclude needs decoding='constrained'")
         convs = [self.conversation(s) for s in samples]
         if self.decoding == "constrained":
             from persafe.llm.constrained import ListConstraint
 
             trie = self.model.catalog_trie(writable_lines(self.catalog))  # type: ignore[attr-defined]
+            extra_rows = exclude or [set() for _ in samples]
             constraints = [
-                ListConstraint(trie, self.n, frozenset(int(r) for r in self.catalog.rows(s.seen_item_ids) if r >= 0))
-                for s in samples
+                ListConstraint(trie, self.n, frozenset({*self.catalog.rows(s.seen_item_ids), *more}))
+                for s, more in zip(samples, extra_rows, strict=True)
             ]
             gens = self.model.generate(convs, self.params, constraints)  # type: ignore[call-arg]
         else:

@@ -47,16 +47,19 @@ def make_inference(
     cache: bool = True,
     traits: Sequence[str] | None = None,
     calibration: Sequence[Any] | None = None,
+    fit_cache: bool = True,
 ):
     """A constraint inferer by name.
 
     Args:
         name: one of ``INFERENCES``; ``a+b`` unions the traits two inferers find.
         model_spec: the chat model of ``llm`` (default ``smollm2``).
-        cache: reuse cached model answers (``llm``) and fitted models (``learned``).
+        cache: reuse cached model answers (``llm``).
         traits: the trait ids ``learned`` predicts (default: the built-in taxonomy).
         calibration: validation samples that set ``learned``'s per-trait thresholds (default: a held-out
             fifth of the training users).
+        fit_cache: reuse a fitted ``learned`` model from the user cache (it is keyed by what it was
+            fitted on; off retrains).
     """
     from persafe.recsys.inference import LexiconInference, UnionInference
 
@@ -71,7 +74,7 @@ def make_inference(
             from persafe.catalog import builtin_traits
 
             traits = builtin_traits().ids
-        learned = LearnedInference(traits, calibration=calibration, cache=cache)
+        learned = LearnedInference(traits, calibration=calibration, cache=fit_cache)
         return learned if name == "learned" else UnionInference([LexiconInference(), learned])
     if name in ("embedding", "lexicon+embedding"):
         from persafe.recsys.embedding import EmbeddingInference
