@@ -321,8 +321,8 @@ def eval_cmd(
     decoding: Annotated[
         str,
         typer.Option(
-            help="LLM lists: free | constrained (only catalog titles, none repeated or already named; smollm2 "
-            "and hf: models)."
+            help="LLM answers: free | constrained (only catalog titles, none repeated or already named; smollm2 "
+            "and hf: token by token, openai: servers through a JSON schema, checked)."
         ),
     ] = "free",
     repetition_penalty: Annotated[
@@ -405,6 +405,11 @@ def eval_summary(res: dict[str, Any]) -> str:
         line += " answers: " + ", ".join(f"{v} {k}" for k, v in res["parse"].items())
     if "inference_status" in res:
         line += "; inference: " + ", ".join(f"{v} {k}" for k, v in res["inference_status"].items())
+    if res.get("constrained"):
+        c = res["constrained"]
+        line += f"; constrained: {c['complete']}/{c['answers']} complete"
+        if c["not_honoured"]:
+            line += f", {c['not_honoured']} NOT kept to the catalog (the server ignored the constraint?)"
     failed = (res.get("failed") or {}).get("n", 0)
     return line + f"; failed: {failed}"
 

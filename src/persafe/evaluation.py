@@ -183,6 +183,13 @@ def summarize(records: list[dict[str, Any]], ks: Sequence[int] = DEFAULT_KS, n_b
         }
     if any("parse" in e for e in extras):  # LLM answers: how many could be read at all
         out["parse"] = dict(sorted(Counter(e.get("parse", "?") for e in extras).items()))
+    constrained = [e["constrained"] for e in extras if isinstance(e.get("constrained"), dict)]
+    if constrained:  # constrained decoding: did every answer keep to the catalog (a server may ignore it)?
+        out["constrained"] = {
+            "answers": len(constrained),
+            "complete": sum(bool(c.get("complete")) for c in constrained),
+            "not_honoured": sum(c.get("honoured") is False for c in constrained),
+        }
     if any("inference_status" in e for e in extras):
         out["inference_status"] = dict(
             sorted(Counter(e["inference_status"] for e in extras if "inference_status" in e).items())
@@ -278,8 +285,8 @@ class EvalConfig(BaseModel):
     n_titles: int = Field(20, ge=1)
     """Titles asked for in the ``chat`` style (and lines written with ``decoding=constrained``)."""
     decoding: Literal["free", "constrained"] = "free"
-    """LLM list decoding: ``free``, or ``constrained`` (only catalog lines, none repeated or named by the
-    user; local transformers models)."""
+    """LLM decoding: ``free``, or ``constrained`` (only catalog lines, none repeated or named by the user;
+    for ``choice``, only one of the candidates)."""
     repetition_penalty: float = Field(1.0, gt=0.0)
     """Penalty on repeated tokens (local models)."""
     cache: bool = True
@@ -316,8 +323,8 @@ class EvalConfig(BaseModel):
             if not (self.model and self.task == "list"):
                 raise ValueError(f"guard {self.guard!r} guards an LLM list recommender while it decodes (--model)")
             self.decoding = "constrained"
-        if self.decoding == "constrained" and not (self.model and self.task == "list"):
-            raise ValueError("decoding 'constrained' applies to an LLM list recommender (--model with --task list)")
+        if self.decoding == "constrained" and not self.model:
+            raise ValueError("decoding 'constrained' applies to an LLM recommender (--model)")
         if self.guard == "llm" and not self.inference_model:
             self.inference_model = self.model or "smollm2"
         return self
@@ -382,7 +389,7 @@ def build_recommender(
                 model, params, prompt_style=cfg.prompt_style, n=cfg.n_titles, decoding=cfg.decoding
             )
         else:
-            rec = CandidateChoiceRecommender(model)
+            rec = CandidateChoiceRecommender(model, decoding=cfg.decoding)
         rec.name = cfg.base_name
     elif cfg.completions:
         from persafe.recsys.llm import CompletionsRecommender

@@ -102,7 +102,7 @@ def test_a_model_that_cannot_be_constrained_is_refused() -> None:
     from persafe.llm.scripted import ScriptedChatModel
     from persafe.recsys.llm import LLMListRecommender
 
-    with pytest.raises(PersafeError, match="constrained needs a local transformers model"):
+    with pytest.raises(PersafeError, match="constrained needs a backend that can be constrained"):
         LLMListRecommender(ScriptedChatModel(lambda c: "x"), decoding="constrained")
 
 
@@ -148,7 +148,24 @@ def test_constrained_decoding_is_for_llm_lists() -> None:
 
     from persafe.evaluation import EvalConfig
 
-    with pytest.raises(ValidationError, match="applies to an LLM list recommender"):
+    with pytest.raises(ValidationError, match="applies to an LLM recommender"):
         EvalConfig(recommender="itemknn", decoding="constrained")
     with pytest.raises(ValidationError, match="unknown decoding 'greedy'"):
         EvalConfig(model="smollm2", decoding="greedy")
+
+
+@pytest.mark.slow
+def test_constrained_choice_answers_name_exactly_one_candidate(saferec_dir, tmp_path, monkeypatch) -> None:
+    """Candidate choice: a random tiny model, constrained, always names exactly one of the 20 candidates."""
+    from persafe.evaluation import EvalConfig, run_evaluation
+    from persafe.llm.tiny import tiny_model, tiny_tokenizer
+
+    monkeypatch.setenv("PERSAFE_CACHE", str(tmp_path / "cache"))
+    tok = tiny_tokenizer()
+    tiny_model(tok).save_pretrained(tmp_path / "tiny")
+    tok.save_pretrained(tmp_path / "tiny")
+    common = {"data": str(saferec_dir), "model": f"hf:{tmp_path / 'tiny'}", "task": "choice", "limit": 10, "ks": [10]}
+    res = run_evaluation(EvalConfig(**common, decoding="constrained"), tmp_path / "c")
+    assert res["candidate_choice"]["valid_ratio"]["mean"] == 1.0 and res["parse"] == {"parsed": 10}
+    free = run_evaluation(EvalConfig(**common), tmp_path / "f")
+    assert free["candidate_choice"]["valid_ratio"]["mean"] == 0.0  # gibberish names no candidate

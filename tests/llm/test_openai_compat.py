@@ -7,8 +7,8 @@ import socket
 import time
 
 import pytest
-from openai_server import FakeOpenAIServer
 
+from openai_server import FakeOpenAIServer
 from persafe.llm import openai_compat
 from persafe.llm.base import ChatModel, GenerationParams, Message
 from persafe.llm.openai_compat import OpenAIChatModel
@@ -205,3 +205,50 @@ def test_invalid_arguments_rejected() -> None:
         OpenAIChatModel("m", max_concurrency=0)
     with pytest.raises(ValueError, match="max_retries"):
         OpenAIChatModel("m", max_retries=-1)
+
+
+# --- catalog constraints through the server ------------------------------------------------------
+
+
+def test_a_constraint_is_sent_as_a_json_schema_and_checked(openai_server: FakeOpenAIServer) -> None:
+    """The allowed lines go out as the OpenAI ``response_format`` schema; the answer is checked."""
+    import json
+
+    from persafe.llm.constrained import ListConstraint
+
+    lines = ["Heat (1995)", "Fargo (1996)", None, "Babe (1995)", "Heat (1995)"]
+
+    def respond(body: dict) -> str:  # a server that keeps to the schema: the first k allowed lines
+        items = body["response_format"]["json_schema"]["schema"]["properties"]["titles"]
+        return json.dumps({"titles": items["items"]["enum"][: items["maxItems"]]})
+
+    openai_server.respond = respond
+    model = OpenAIChatModel("m", base_url=openai_server.url, **FAST)
+    trie = model.catalog_trie(lines)
+    convs = [[{"role": "user", "content": "a"}], [{"role": "user", "content": "b"}], [{"role": "user", "content": "c"}]]
+    gens = model.generate(
+        convs,
+        GenerationParams(max_new_tokens=16),
+        [ListConstraint(trie, 2, frozenset({0})), ListConstraint(trie, 5), None],
+    )
+    bodies = {r.body["messages"][-1]["content"]: r.body for r in openai_server.requests}
+    schema = bodies["a"]["response_format"]["json_schema"]["schema"]["properties"]["titles"]
+    assert schema["items"]["enum"] == ["Fargo (1996)", "Babe (1995)"]  # row 0 excluded takes row 4 with it
+    assert schema["minItems"] == schema["maxItems"] == 2 and schema["uniqueItems"]
+    assert bodies["a"]["max_tokens"] >= 32 * 2 and "response_format" not in bodies["c"]
+    assert gens[0].constrained == {"lines": 2, "complete": True, "honoured": True}
+    assert gens[1].constrained["lines"] == 3 and gens[1].constrained["honoured"]  # only 3 distinct lines exist
+    assert gens[2].constrained is None
+
+
+def test_a_server_that_ignores_the_constraint_is_reported(openai_server: FakeOpenAIServer) -> None:
+    from persafe.llm.constrained import ListConstraint
+
+    openai_server.respond = lambda body: "1. Heat (1995)\n2. Some Film That Does Not Exist (2001)"
+    model = OpenAIChatModel("m", base_url=openai_server.url, **FAST)
+    [gen] = model.generate(
+        [[{"role": "user", "content": "x"}]],
+        GenerationParams(),
+        [ListConstraint(model.catalog_trie(["Heat (1995)"]), 1)],
+    )
+    assert gen.text.startswith("1. Heat") and gen.constrained == {"lines": 0, "complete": False, "honoured": False}

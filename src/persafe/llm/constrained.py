@@ -27,6 +27,69 @@ from typing import Any
 import numpy as np
 
 
+class CatalogLines:
+    """Catalog lines a constrained answer may write, for a backend that constrains by itself (an
+    OpenAI-compatible server, through a JSON schema).
+
+    Args:
+        lines: one text per catalog row; ``None`` for a row that may never be written.
+    """
+
+    def __init__(self, lines: Sequence[str | None]) -> None:
+        from persafe.fingerprint import digest
+
+        self.lines = list(lines)
+        self.fingerprint = digest(["lines", self.lines])
+
+    def __len__(self) -> int:
+        return len(self.lines)
+
+    def allowed(self, exclude: frozenset[int]) -> list[str]:
+        """The distinct lines not excluded (a line excluded through one row is excluded for every row)."""
+        banned = {self.lines[r] for r in exclude if 0 <= r < len(self.lines)}
+        return list(dict.fromkeys(x for x in self.lines if x is not None and x not in banned))
+
+
+def list_schema(allowed: Sequence[str], k: int) -> dict[str, Any]:
+    """A JSON schema for ``{"titles": [k distinct allowed lines]}`` (fewer when fewer are allowed)."""
+    n = min(k, len(allowed))
+    return {
+        "type": "object",
+        "properties": {
+            "titles": {
+                "type": "array",
+                "items": {"enum": list(allowed)},
+                "minItems": n,
+                "maxItems": n,
+                "uniqueItems": True,
+            }
+        },
+        "required": ["titles"],
+        "additionalProperties": False,
+    }
+
+
+def check_answer(text: str, allowed: Sequence[str], k: int) -> dict[str, Any]:
+    """Whether a server honoured a list constraint: ``{"lines", "complete", "honoured"}``.
+
+    An answer is honoured when it is the JSON object the schema asks for, with ``min(k, allowed)``
+    distinct allowed lines.
+    """
+    import json
+
+    try:
+        titles = json.loads(text)["titles"]
+        ok_shape = isinstance(titles, list) and all(isinstance(t, str) for t in titles)
+    except (ValueError, TypeError, KeyError):
+        return {"lines": 0, "complete": False, "honoured": False}
+    if not ok_shape:
+        return {"lines": 0, "complete": False, "honoured": False}
+    allowed_set = set(allowed)
+    good = len(set(titles)) == len(titles) and all(t in allowed_set for t in titles)
+    n = min(k, len(allowed))
+    return {"lines": len(titles), "complete": len(titles) == n, "honoured": good and len(titles) == n}
+
+
 class CatalogTrie:
     """Token sequences of catalog lines in a trie (built once per catalog and tokenizer).
 
@@ -97,7 +160,7 @@ class ListConstraint:
         exclude: catalog rows that may not be written (seen items, items unsafe for the user).
     """
 
-    trie: CatalogTrie
+    trie: CatalogTrie | CatalogLines
     k: int
     exclude: frozenset[int] = field(default_factory=frozenset)
 

@@ -22,7 +22,7 @@ import os
 import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 try:
     import openai
@@ -32,6 +32,9 @@ except ImportError as exc:  # pragma: no cover - depends on the installed extras
     ) from exc
 
 from persafe.llm.base import Conversation, Generation, GenerationParams, as_messages
+
+if TYPE_CHECKING:
+    from persafe.llm.constrained import CatalogLines, ListConstraint
 
 __all__ = ["DEFAULT_BASE_URL", "OpenAIChatModel"]
 
@@ -129,12 +132,30 @@ class OpenAIChatModel:
         """Close the underlying HTTP connections (the model is unusable afterwards)."""
         self._client.close()
 
-    def generate(self, conversations: Sequence[Conversation], params: GenerationParams) -> list[Generation]:
+    supports_constraints = True
+    """``generate`` accepts ``constraints``: sent as a JSON schema (``response_format``), then checked."""
+
+    def catalog_trie(self, lines: Sequence[str | None]) -> CatalogLines:
+        """The catalog lines a constrained answer may write (the server constrains; no tokenizer here)."""
+        from persafe.llm.constrained import CatalogLines
+
+        return CatalogLines(lines)
+
+    def generate(
+        self,
+        conversations: Sequence[Conversation],
+        params: GenerationParams,
+        constraints: Sequence[ListConstraint | None] | None = None,
+    ) -> list[Generation]:
         """Answer each conversation, at most ``max_concurrency`` at a time.
 
         Args:
             conversations: the requests; each is a sequence of messages (``Message`` or role/content dicts).
             params: sampling parameters, mapped onto the chat-completions request.
+            constraints: per conversation, the catalog lines it may answer with (or ``None``). Sent as the
+                OpenAI ``response_format`` JSON schema ``{"titles": [k distinct lines]}``, which vLLM
+                (structured outputs) and the llama.cpp server enforce; every answer is then checked,
+                and ``constrained.honoured`` says whether the server kept to it.
 
         Returns:
             One ``Generation`` per conversation, in input order. Failed requests have ``error`` set and
@@ -143,9 +164,48 @@ class OpenAIChatModel:
         if not conversations:
             return []
         request = self._request_kwargs(params)
+        jobs: list[tuple[Conversation, dict[str, Any], tuple[list[str], int] | None]] = []
+        for i, conv in enumerate(conversations):
+            c = constraints[i] if constraints is not None else None
+            if c is None:
+                jobs.append((conv, request, None))
+                continue
+            from persafe.llm.constrained import list_schema
+
+            allowed = c.trie.allowed(c.exclude) if hasattr(c.trie, "allowed") else []
+            schema = {"name": "titles", "schema": list_schema(allowed, c.k), "strict": True}
+            budget = max(params.max_new_tokens, 32 * c.k + 16)  # JSON around k titles of up to ~30 tokens
+            jobs.append(
+                (
+                    conv,
+                    {
+                        **request,
+                        "max_tokens": budget,
+                        "response_format": {"type": "json_schema", "json_schema": schema},
+                    },
+                    (allowed, c.k),
+                )
+            )
         workers = min(self.max_concurrency, len(conversations))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="persafe-openai") as pool:
-            return list(pool.map(lambda conv: self._generate_one(conv, params, request), conversations))
+            return list(pool.map(lambda job: self._constrained_one(*job, params), jobs))
+
+    def _constrained_one(
+        self,
+        conv: Conversation,
+        request: Mapping[str, Any],
+        check: tuple[list[str], int] | None,
+        params: GenerationParams,
+    ) -> Generation:
+        gen = self._generate_one(conv, params, request)
+        if check is None or gen.error:
+            return gen
+        from persafe.llm.constrained import check_answer
+
+        verdict = check_answer(gen.text, *check)
+        if not verdict["honoured"]:
+            logger.warning("%s: the answer does not keep to the catalog constraint (server ignored it?)", self.name)
+        return gen.model_copy(update={"constrained": verdict})
 
     # -- one request -------------------------------------------------------------------------------
 

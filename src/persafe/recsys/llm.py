@@ -26,6 +26,18 @@ CHAT_SYSTEM = (
 )
 
 
+def _check_decoding(model: ChatModel, decoding: str) -> None:
+    if decoding not in ("free", "constrained"):
+        raise ValueError(f"decoding must be 'free' or 'constrained', got {decoding!r}")
+    if decoding == "constrained" and not getattr(model, "supports_constraints", False):
+        from persafe.errors import PersafeError
+
+        raise PersafeError(
+            f"--decoding constrained needs a backend that can be constrained (smollm2, hf:DIR, or an "
+            f"OpenAI-compatible server such as vLLM or llama.cpp server: openai:MODEL@URL); {model.name} cannot"
+        )
+
+
 class LLMListRecommender:
     """Ask a chat model for a list of N titles and match them to the catalog.
 
@@ -38,8 +50,8 @@ class LLMListRecommender:
         n: titles asked for in the ``chat`` style.
         system: a system message for the ``safecrs`` style.
         decoding: ``free``, or ``constrained``: the model can only write ``n`` catalog lines
-            (``Title (Year)``), none twice and none the user named (a model backend that supports it:
-            ``hf:`` and ``smollm2``).
+            (``Title (Year)``), none twice and none the user named (``smollm2`` and ``hf:`` token by
+            token; an OpenAI-compatible server through a JSON schema, checked afterwards).
     """
 
     def __init__(
@@ -53,15 +65,7 @@ class LLMListRecommender:
     ) -> None:
         if prompt_style not in ("safecrs", "chat"):
             raise ValueError(f"prompt_style must be 'safecrs' or 'chat', got {prompt_style!r}")
-        if decoding not in ("free", "constrained"):
-            raise ValueError(f"decoding must be 'free' or 'constrained', got {decoding!r}")
-        if decoding == "constrained" and not getattr(model, "supports_constraints", False):
-            from persafe.errors import PersafeError
-
-            raise PersafeError(
-                f"--decoding constrained needs a local transformers model (smollm2 or hf:DIR); {model.name} "
-                "cannot be constrained token by token"
-            )
+        _check_decoding(model, decoding)
         self.model, self.prompt_style, self.n, self.system = model, prompt_style, n, system
         self.decoding = decoding
         self.params = params or GenerationParams(max_new_tokens=320)
@@ -245,6 +249,8 @@ class CandidateChoiceRecommender:
         n_candidates: candidates per sample (target + random negatives).
         history: history titles shown (most recent).
         include_request: also show the user's request (so explicit/implicit constraints reach the model).
+        decoding: ``free``, or ``constrained``: the answer can only be one candidate's line
+            (``Title (Year)``; the backends of ``LLMListRecommender``).
     """
 
     def __init__(
@@ -255,7 +261,10 @@ class CandidateChoiceRecommender:
         include_request: bool = True,
         params: GenerationParams | None = None,
         seed: int = 0,
+        decoding: str = "free",
     ) -> None:
+        _check_decoding(model, decoding)
+        self.decoding = decoding
         self.model, self.n_candidates, self.history = model, n_candidates, history
         self.include_request, self.seed = include_request, seed
         self.params = params or GenerationParams(max_new_tokens=48)
@@ -272,7 +281,16 @@ class CandidateChoiceRecommender:
         if self.catalog is None:
             raise RuntimeError(f"{self.name}: call fit() before recommend()")
         cands = [candidate_rows(s, self.catalog, self.n_candidates, self.seed) for s in samples]
-        gens = self.model.generate([self.conversation(s, c) for s, c in zip(samples, cands, strict=True)], self.params)
+        convs = [self.conversation(s, c) for s, c in zip(samples, cands, strict=True)]
+        if self.decoding == "constrained":
+            from persafe.llm.constrained import ListConstraint
+
+            trie = self.model.catalog_trie(writable_lines(self.catalog))  # type: ignore[attr-defined]
+            every = set(range(len(self.catalog)))
+            constraints = [ListConstraint(trie, 1, frozenset(every - set(cs))) for cs in cands]
+            gens = self.model.generate(convs, self.params, constraints)  # type: ignore[call-arg]
+        else:
+            gens = self.model.generate(convs, self.params)
         rows = np.full((len(samples), k), PAD, dtype=np.int64)
         extra = []
         for i, (g, cs) in enumerate(zip(gens, cands, strict=True)):
