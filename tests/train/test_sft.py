@@ -134,3 +134,20 @@ def test_example_configs_parse(tmp_path):
     assert gdpo.reward_weights == [1.0, 1.0, 0.5] and gdpo.num_generations == 8
     assert parsed["rosepo_cpu.yaml"].strategies == ["popularity", "unsafe", "semantic"]
     assert parsed["sdpo_cpu.yaml"].n_negatives == 3 and parsed["sdpo_cpu.yaml"].beta == 1.0
+
+
+@pytest.mark.slow
+def test_gdpo_command_line_with_constrained_decoding(tmp_path, saferec_dir):
+    """``--constrained_decoding true`` wires the catalog constraint into TRL's generation end to end."""
+    from typer.testing import CliRunner
+
+    from persafe.cli import app
+
+    out = tmp_path / "gdpo"
+    args = ["train", "gdpo", "--data", str(saferec_dir), "--model", "tiny", "--output_dir", str(out),
+            "--max_steps", "1", "--per_device_train_batch_size", "4", "--num_generations", "4",
+            "--max_completion_length", "160", "--limit", "4", "--report_to", "none", "--save_strategy", "no",
+            "--target_count", "2", "--constrained_decoding", "true", "--logging_steps", "1"]  # fmt: skip
+    res = CliRunner().invoke(app, args)
+    assert res.exit_code == 0, res.output
+    assert (out / "model.safetensors").exists()

@@ -75,6 +75,13 @@ class SafeGDPOConfig(PersafeFields, GRPOConfig):
     k: int = field(default=10, metadata={"help": "Cut-off of the relevance and safety rewards."})
     target_count: int = field(default=20, metadata={"help": "List length the count reward asks for."})
     discounted_relevance: bool = field(default=False, metadata={"help": "Relevance = NDCG@k instead of a hit."})
+    constrained_decoding: bool = field(
+        default=False,
+        metadata={
+            "help": "Sample the group's completions as target_count distinct catalog lines, none the user named "
+            "(transformers generation; set max_completion_length to fit them)."
+        },
+    )
 
     multi_objective_aggregation: str = field(
         default="normalize_then_sum",

@@ -26,6 +26,20 @@ def train_gdpo(cfg: SafeGDPOConfig) -> Path:
     rewards = safe_rec_rewards(oracle, k=cfg.k, target=cfg.target_count, discounted=cfg.discounted_relevance)
     trainer = GRPOTrainer(model=model, reward_funcs=rewards, args=cfg, train_dataset=Dataset.from_list(rows),
                           processing_class=tok, peft_config=peft_config)  # fmt: skip
+    if cfg.constrained_decoding:  # group samples are real catalog lists (the hook wraps model.generate)
+        from persafe.llm.constrained import CatalogTrie, ListConstraint
+        from persafe.recsys.llm import writable_lines
+        from persafe.train.constrained import constrain_generation
+
+        trie = CatalogTrie(writable_lines(ml.catalog), tok)
+        by_request = {
+            (s.request or s.user_turn): ListConstraint(
+                trie, cfg.target_count, frozenset(ml.catalog.rows(s.seen_item_ids))
+            )
+            for s in samples
+            if (s.request or s.user_turn)
+        }
+        constrain_generation(trainer.model, tok, by_request)
     trainer.train()
     out = save_trained(trainer, tok, base, cfg.output_dir, merge=cfg.merge_lora)
     evaluate_at_end(cfg, out)
