@@ -252,3 +252,35 @@ def test_a_server_that_ignores_the_constraint_is_reported(openai_server: FakeOpe
         [ListConstraint(model.catalog_trie(["Heat (1995)"]), 1)],
     )
     assert gen.text.startswith("1. Heat") and gen.constrained == {"lines": 0, "complete": False, "honoured": False}
+
+
+@pytest.mark.slow
+def test_a_real_llama_cpp_server_keeps_to_the_catalog_schema(tmp_path) -> None:
+    """The packaged SmolLM2 GGUF behind llama.cpp's OpenAI-compatible server, constrained by the schema.
+
+    Needs ``llama-cpp-python[server]`` (build it with ``CMAKE_ARGS="-DGGML_NATIVE=OFF"`` on CPUs that
+    advertise AMX: the native build crashed there); skipped otherwise.
+    """
+    import subprocess
+    import sys
+
+    pytest.importorskip("llama_cpp.server", reason='optional: pip install "llama-cpp-python[server]"')
+    from persafe.llm.constrained import ListConstraint
+    from persafe.llm.smollm2 import smollm2_gguf
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    cmd = [sys.executable, "-m", "llama_cpp.server", "--model", str(smollm2_gguf()), "--host", "127.0.0.1",
+           "--port", str(port), "--n_ctx", "2048", "--model_alias", "smollm2"]  # fmt: skip
+    server = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        model = OpenAIChatModel("smollm2", base_url=f"http://127.0.0.1:{port}/v1", timeout=120, max_retries=30)
+        lines = ["Heat (1995)", "Fargo (1996)", "Toy Story (1995)", "Babe (1995)", "Casablanca (1942)"]
+        constraint = ListConstraint(model.catalog_trie(lines), 3, frozenset({0}))
+        [gen] = model.generate([conv("I loved Heat (1995). Recommend 3 movies.")], GenerationParams(), [constraint])
+        assert gen.error is None, gen.error
+        assert gen.constrained == {"lines": 3, "complete": True, "honoured": True}, gen.text
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

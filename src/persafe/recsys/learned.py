@@ -195,6 +195,15 @@ class LearnedInference:
             self.report = {**json.loads((folder / "report.json").read_text(encoding="utf-8")), "cached": True}
             return self.report
         t0 = time.perf_counter()
+        if self.body_steps > 0:
+            import sys
+
+            where = f" into {folder}" if self.cache else ""
+            print(
+                f"persafe: training the learned constraint inferer once ({self.body_steps} SetFit steps, about 5 "
+                f"minutes on 2 CPU cores){where}",
+                file=sys.stderr,
+            )
         self.model = self._train(texts, labels, progress)
         seconds = time.perf_counter() - t0
         probs = self.probabilities(request_texts(calib))
