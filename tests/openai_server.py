@@ -5,7 +5,8 @@ queue is empty it asks ``fault(body)`` for an action (fault injection, decided p
 otherwise answers ``respond(body)`` (default ``echo: <last user message>``). Actions:
 
 * ``("ok", text)`` or ``("ok", text, [logprob, ...])``: answer ``text`` (with per-token logprobs);
-* ``("status", code)`` or ``("status", code, {header: value})``: an OpenAI-style JSON error;
+* ``("status", code)``, ``("status", code, {header: value})`` or ``("status", code, headers, message)``: an
+  OpenAI-style JSON error;
 * ``("sleep", seconds)``: wait (interruptible at shutdown), then answer as if the queue were empty;
 * ``("die",)``: the server goes down: this connection is dropped without an answer and the port
   stops accepting (a later ``start`` on the same port brings it back).
@@ -208,7 +209,8 @@ def _make_handler(server: FakeOpenAIServer) -> type[BaseHTTPRequestHandler]:
             elif kind == "status":
                 code = int(action[1])
                 headers = action[2] if len(action) > 2 else {}
-                error = {"message": f"planned HTTP {code}", "type": "fake_error", "param": None, "code": None}
+                message = action[3] if len(action) > 3 else f"planned HTTP {code}"
+                error = {"message": message, "type": "fake_error", "param": None, "code": None}
                 self._send(code, {"error": error}, headers)
             elif kind == "ok":
                 text = action[1] if action else _answer(server, body)

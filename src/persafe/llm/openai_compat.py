@@ -120,6 +120,7 @@ class OpenAIChatModel:
         # Kept only to scrub it from error text; never logged or shown.
         self._secret = api_key if api_key != _PLACEHOLDER_KEY else None
         self._client = openai.OpenAI(base_url=self.base_url, api_key=api_key, timeout=timeout, max_retries=0)
+        self._schema_style = "json_schema"  # how this server takes a JSON schema (see _response_format)
 
     def __repr__(self) -> str:
         return (
@@ -170,25 +171,23 @@ class OpenAIChatModel:
             if c is None:
                 jobs.append((conv, request, None))
                 continue
-            from persafe.llm.constrained import list_schema
-
             allowed = c.trie.allowed(c.exclude) if hasattr(c.trie, "allowed") else []
-            schema = {"name": "titles", "schema": list_schema(allowed, c.k), "strict": True}
             budget = max(params.max_new_tokens, 32 * c.k + 16)  # JSON around k titles of up to ~30 tokens
-            jobs.append(
-                (
-                    conv,
-                    {
-                        **request,
-                        "max_tokens": budget,
-                        "response_format": {"type": "json_schema", "json_schema": schema},
-                    },
-                    (allowed, c.k),
-                )
-            )
+            jobs.append((conv, {**request, "max_tokens": budget}, (allowed, c.k)))
         workers = min(self.max_concurrency, len(conversations))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="persafe-openai") as pool:
             return list(pool.map(lambda job: self._constrained_one(*job, params), jobs))
+
+    def _response_format(self, allowed: list[str], k: int) -> dict[str, Any]:
+        """The schema in the form this server takes: OpenAI's ``json_schema`` (vLLM, llama.cpp's
+        llama-server, OpenAI), or ``json_object`` with a ``schema`` (llama-cpp-python's server, which
+        refuses the former)."""
+        from persafe.llm.constrained import list_schema
+
+        schema = list_schema(allowed, k)
+        if self._schema_style == "json_object":
+            return {"type": "json_object", "schema": schema}
+        return {"type": "json_schema", "json_schema": {"name": "titles", "schema": schema, "strict": True}}
 
     def _constrained_one(
         self,
@@ -197,8 +196,17 @@ class OpenAIChatModel:
         check: tuple[list[str], int] | None,
         params: GenerationParams,
     ) -> Generation:
-        gen = self._generate_one(conv, params, request)
-        if check is None or gen.error:
+        if check is None:
+            return self._generate_one(conv, params, request)
+        style = self._schema_style
+        gen = self._generate_one(conv, params, {**request, "response_format": self._response_format(*check)})
+        if gen.error and "response_format" in gen.error and style == "json_schema":
+            logger.warning(
+                "%s: the server refuses a json_schema response_format; sending json_object + schema", self.name
+            )
+            self._schema_style = "json_object"
+            gen = self._generate_one(conv, params, {**request, "response_format": self._response_format(*check)})
+        if gen.error:
             return gen
         from persafe.llm.constrained import check_answer
 
@@ -265,6 +273,8 @@ class OpenAIChatModel:
             raise _Retryable("connection error") from exc
         except openai.APIStatusError as exc:
             status = exc.status_code
+            if "response_format" in _error_message(exc.body):  # a refused request field is not transient
+                raise _Fatal(self._scrub(f"HTTP {status}: {_error_message(exc.body)}")) from exc
             if status == 429 or status >= 500:
                 raise _Retryable(f"HTTP {status}", _retry_after(exc.response.headers)) from exc
             raise _Fatal(self._scrub(f"HTTP {status}: {_error_message(exc.body)}")) from exc
