@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from persafe.recsys.inference import inference_scores, strip_titles
+from persafe.recsys.inference import POLARITY, inference_scores, strip_titles
 
 log = logging.getLogger("persafe.recsys")
 
@@ -151,6 +151,7 @@ class LearnedInference:
                 "train": [texts, labels.tolist()],
                 "calib": [[t, list(s.traits)] for t, s in zip(request_texts(calib), calib, strict=True)],
                 "traits": self.traits,
+                "polarity_cues": POLARITY if self.polarity else None,  # the gate the thresholds were set with
                 "settings": [
                     self.target_precision,
                     self.body_steps,
