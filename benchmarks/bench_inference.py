@@ -48,7 +48,10 @@ def _make(name: str, data: str | None, cache: bool) -> tuple[Any, str]:
 
 
 def _row(name: str, fit: str, split: str, samples: list[Any], inf: Any) -> dict[str, Any]:
+    import persafe.recsys.learned as learned
+
     texts = request_texts(samples)
+    learned._MEMO.clear()  # time a cold read: no sentence probabilities kept from another inferer or split
     c0 = time.process_time()
     predicted = inf.infer(texts)
     cpu = time.process_time() - c0
@@ -114,7 +117,7 @@ def main() -> None:
     if args.llm:
         from persafe.recsys.registry import make_inference
 
-        inf = make_inference("llm")
+        inf = make_inference("llm", cache=False)  # every answer generated (timed), none from the response cache
         for split, samples in splits.items():
             rows.append(_row(f"llm (SmolLM2, first {args.llm})", "–", split, samples[: args.llm], inf))
     for split in splits:
