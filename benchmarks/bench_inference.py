@@ -27,8 +27,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from persafe.recsys.inference import INFERENCE_TARGETS, LexiconInference, inference_breakdown
-from persafe.recsys.learned import request_texts
+from persafe.recsys.inference import INFERENCE_TARGETS, LexiconInference, inference_breakdown, request_texts
 
 NAMES = ("lexicon", "learned", "lexicon+learned", "embedding", "lexicon+embedding")
 

@@ -186,7 +186,6 @@ class _Answer:
             if 0 <= row < len(c.trie) and len(c.trie.paths[row]):
                 for r in c.trie.ends[int(c.trie.paths[row][-1])]:
                     self._block(r)
-        self.written: list[int] = []
 
     def _block(self, row: int) -> None:
         if row not in self.gone:  # each row once: a node is closed when every row below it is blocked
@@ -205,7 +204,6 @@ class _Answer:
         self.node = nxt
         rows = self.c.trie.ends.get(nxt)
         if rows is not None:  # a line ends here (lines never contain the newline: an end is a leaf)
-            self.written.append(next((r for r in rows if r not in self.gone), rows[0]))
             for r in rows:  # written: no row with this text may come again
                 self._block(r)
             self.node, self.lines = 0, self.lines + 1
@@ -267,7 +265,3 @@ class CatalogLogitsProcessor:
                 self.fallbacks += 1
             out[b] = row
         return out
-
-    def written(self) -> list[list[int] | None]:
-        """Catalog rows each answer wrote, in order (``None`` for a free row)."""
-        return [a.written if a is not None else None for a in self.answers]

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from persafe.errors import PersafeError
-from persafe.recsys.inference import inference_scores, strip_titles
+from persafe.recsys.inference import inference_scores, request_texts
 
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
 
@@ -114,7 +114,7 @@ class EmbeddingInference:
     def fit(self, samples: Sequence[Any], catalog: Any = None) -> float:
         """Choose the threshold that maximises micro-F1 on (a subsample of) training samples."""
         samples = list(samples)[:1500]
-        texts = [strip_titles(s.request or s.user_turn, s.seen_titles) for s in samples]
+        texts = request_texts(samples)
         truth = [s.traits for s in samples]
         sc = self.scores(texts)
         best = max(np.arange(0.25, 0.8, 0.025), key=lambda t: inference_scores(self._decide(sc, t), truth)["f1"])

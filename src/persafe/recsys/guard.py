@@ -14,7 +14,7 @@ from persafe.catalog.items import Catalog
 from persafe.catalog.oracle import SafetyOracle
 from persafe.metrics.lists import PAD
 from persafe.recsys.base import Recommendations, Recommender
-from persafe.recsys.inference import ConstraintInference, LexiconInference, strip_titles
+from persafe.recsys.inference import ConstraintInference, LexiconInference, request_texts
 from persafe.saferec.schema import SafeRecSample
 
 
@@ -57,8 +57,7 @@ class SafetyGuard:
         """Traits per sample (read from the request with the named titles removed)."""
         if self.use_assigned_traits:
             return [list(s.traits) for s in samples]
-        texts = [strip_titles(s.request or s.user_turn, s.seen_titles) for s in samples]
-        return self.inference.infer(texts)
+        return self.inference.infer(request_texts(samples))
 
     def recommend(self, samples: Sequence[SafeRecSample], k: int) -> Recommendations:
         base = self.base.recommend(samples, max(k, self.depth))
@@ -125,7 +124,7 @@ class DecodeGuard:
         """Traits per sample (read from the request with the named titles removed)."""
         if self.use_assigned_traits:
             return [list(s.traits) for s in samples]
-        return self.inference.infer([strip_titles(s.request or s.user_turn, s.seen_titles) for s in samples])
+        return self.inference.infer(request_texts(samples))
 
     def recommend(self, samples: Sequence[SafeRecSample], k: int) -> Recommendations:
         traits = self.infer(samples)

@@ -144,6 +144,12 @@ def strip_titles(text: str, titles: Sequence[str]) -> str:
     return out
 
 
+def request_texts(samples: Sequence[Any]) -> list[str]:
+    """What an inferer reads of each sample: the request (else the user's turn) without the titles the
+    user named."""
+    return [strip_titles(s.request or s.user_turn, s.seen_titles) for s in samples]
+
+
 def inference_scores(predicted: Sequence[Sequence[str]], truth: Sequence[Sequence[str]]) -> dict[str, float | int]:
     """Micro precision, recall and F1 of inferred traits, plus exact-match rate.
 

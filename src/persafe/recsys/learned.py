@@ -24,7 +24,6 @@ calibration texts, their labels and the settings: the demo and the tests train o
 from __future__ import annotations
 
 import json
-import logging
 import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
@@ -33,9 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from persafe.recsys.inference import POLARITY, inference_scores, strip_titles
-
-log = logging.getLogger("persafe.recsys")
+from persafe.recsys.inference import POLARITY, request_texts
 
 _MEMO: dict[str, dict[str, np.ndarray]] = {}
 """Sentence probabilities per fitted model (its cache fingerprint), kept for the process."""
@@ -44,11 +41,6 @@ _MODELS: dict[str, Any] = {}
 """Fitted models loaded from the cache, by folder."""
 
 _SENTENCE = re.compile(r"(?<=[.!?\u2026])\s+|\n+")
-
-
-def request_texts(samples: Sequence[Any]) -> list[str]:
-    """What an inferer reads of each sample: the request without the titles the user named."""
-    return [strip_titles(s.request or s.user_turn, s.seen_titles) for s in samples]
 
 
 def sentences(text: str) -> list[str]:
@@ -333,10 +325,6 @@ class LearnedInference:
     def infer(self, texts: Sequence[str]) -> list[list[str]]:
         probs = self.probabilities(texts)
         return [[self.traits[j] for j in np.flatnonzero(row >= self.thresholds)] for row in probs]
-
-    def evaluate(self, samples: Sequence[Any]) -> dict[str, Any]:
-        """Precision / recall of the inferred traits against the samples' traits."""
-        return inference_scores(self.infer(request_texts(samples)), [s.traits for s in samples])
 
     # --- cache ----------------------------------------------------------------------------------
 
