@@ -111,3 +111,16 @@ def test_epsilon_from_the_user_oracle(setup):
 def test_unknown_strategy_lists_the_valid_ones(setup):
     with pytest.raises(UnknownNameError, match="popularity"):
         setup[3].build(setup[2][:2], ["popular"])
+
+
+def test_random_negatives_are_seeded_non_target_candidates(setup):
+    catalog, oracle, train, _ = setup
+    samples = train[:30]
+    rows, stats = PairBuilder(catalog, oracle, train, seed=1).build(samples, ["random"])
+    again, _ = PairBuilder(catalog, oracle, train, seed=1).build(samples, ["random"])
+    assert stats.pairs == len(rows) > 0 and rows == again
+    for r in rows:
+        chosen, (rejected,) = _rows_of(catalog, r)
+        sample = next(s for s in samples if s.sample_id == r["sample_id"])
+        assert rejected != chosen and rejected in candidate_rows(sample, catalog, 20, 1)
+    assert len({r["rejected_item_ids"][0] for r in rows}) > 5

@@ -55,6 +55,13 @@ class SafeSFTConfig(PersafeFields, SFTConfig):
     """Safe-SFT (or the plain-SFT baseline) on SafeRec samples. Every ``SFTConfig`` field applies too."""
 
     target: str = field(default="safe", metadata={"help": "safe (filtered ground truth) or plain (unfiltered)."})
+    task: str = field(
+        default="list",
+        metadata={
+            "help": "list (the SafeRec prompt, answer: the ground-truth list) or choice (the candidate-choice prompt "
+            "of RosePO / S-DPO, answer: the first safe ground-truth item; the start of preference training)."
+        },
+    )
     reasoning: bool = field(
         default=False, metadata={"help": "Answer as <reasoning>…</reasoning><solution>…</solution>."}
     )
@@ -62,6 +69,8 @@ class SafeSFTConfig(PersafeFields, SFTConfig):
     def __post_init__(self) -> None:
         if self.target not in ("safe", "plain"):
             raise ValueError(f"target must be 'safe' or 'plain', got {self.target!r}")
+        if self.task not in ("list", "choice"):
+            raise ValueError(f"task must be 'list' or 'choice', got {self.task!r}")
         _cpu_defaults(self)
         super().__post_init__()
 

@@ -31,7 +31,10 @@ def constrain_generation(model: Any, tokenizer: Any, constraints: Mapping[str, L
         Counters, updated as training runs: ``constrained`` and ``free`` completions generated,
         ``fallbacks`` (see ``CatalogLogitsProcessor``).
     """
-    keys = sorted(constraints, key=len, reverse=True)  # the longest request a prompt holds wins
+    # Requests are compared as the tokenizer reads them back (a word-level tokenizer lower-cases; a BPE one may
+    # space differently), whitespace collapsed.
+    by_key = {_read_back(tokenizer, k): c for k, c in constraints.items()}
+    keys = sorted(by_key, key=len, reverse=True)  # the longest request a prompt holds wins
     stats = {"constrained": 0, "free": 0, "fallbacks": 0}
     targets = [model]
     base = getattr(model, "get_base_model", None)
@@ -48,8 +51,8 @@ def constrain_generation(model: Any, tokenizer: Any, constraints: Mapping[str, L
                 return _original(*args, **kwargs)
             mask = kwargs.get("attention_mask")
             rows = list(ids) if mask is None else [r[m.bool()] for r, m in zip(ids, mask, strict=True)]
-            prompts = tokenizer.batch_decode(rows, skip_special_tokens=True)
-            chosen = [next((constraints[k] for k in keys if k in p), None) for p in prompts]
+            prompts = [" ".join(p.split()) for p in tokenizer.batch_decode(rows, skip_special_tokens=True)]
+            chosen = [next((by_key[k] for k in keys if k in p), None) for p in prompts]
             if not any(c is not None for c in chosen):
                 stats["free"] += len(prompts)
                 return _original(*args, **kwargs)
@@ -65,3 +68,8 @@ def constrain_generation(model: Any, tokenizer: Any, constraints: Mapping[str, L
 
         target.generate = generate
     return stats
+
+
+def _read_back(tokenizer: Any, text: str) -> str:
+    ids = tokenizer(text, add_special_tokens=False)["input_ids"]
+    return " ".join(tokenizer.decode(ids, skip_special_tokens=True).split())

@@ -65,3 +65,25 @@ def sft_rows(
             "traits": list(s.traits),
         })  # fmt: skip
     return rows
+
+
+def choice_rows(
+    samples: Sequence[SafeRecSample], catalog: Catalog, n_candidates: int = 20, history: int = 10, seed: int = 0
+) -> list[dict[str, Any]]:
+    """Candidate-choice rows: the prompt of ``persafe eval --task choice`` (the same candidates for the same
+    seed), answered with the target, the first safety-filtered ground-truth item. Samples without one are
+    left out."""
+    from persafe.recsys.llm import candidate_conversation, candidate_rows
+
+    rows = []
+    for s in samples:
+        if not s.groundtruth_item_ids:
+            continue
+        cands = candidate_rows(s, catalog, n_candidates, seed)
+        prompt = candidate_conversation(s, catalog, cands, history)
+        rows.append({
+            "prompt": [{"role": m.role, "content": m.content} for m in prompt],
+            "completion": [{"role": "assistant", "content": catalog.get(s.groundtruth_item_ids[0]).display}],
+            "sample_id": s.sample_id,
+        })  # fmt: skip
+    return rows

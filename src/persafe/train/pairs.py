@@ -11,6 +11,7 @@ item) and each rejected answer is drawn by a strategy:
 ``popularity``   the most popular non-target candidate (against popularity bias).
 ``unsafe``       an item violating one of the user's traits: an unsafe candidate if there is one, else the
                  most popular unsafe item the user has not seen (persafe's addition).
+``random``       a random non-target candidate (seeded per sample): the DPO / S-DPO baseline.
 ===============  =========================================================================================
 
 A strategy that cannot produce a negative for a sample (``unsafe`` for a user without traits, ``self_hard``
@@ -20,6 +21,7 @@ is counted in :class:`PairStats`, never hidden.
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -36,7 +38,7 @@ from persafe.recsys.llm import candidate_conversation, candidate_rows
 from persafe.recsys.parser import classify_output
 from persafe.saferec.schema import SafeRecSample
 
-STRATEGIES = ("self_hard", "semantic", "popularity", "unsafe")
+STRATEGIES = ("self_hard", "semantic", "popularity", "unsafe", "random")
 
 Scorer = Callable[[SafeRecSample, Sequence[int]], np.ndarray]
 """``s(u, items)``: a conventional recommender's scores of catalog rows for the sample's user."""
@@ -203,6 +205,13 @@ class PairBuilder:
         if strategy == "popularity":
             pool = [r for r in cands if r not in taken]
             return max(pool, key=lambda r: (self.popularity[r], -r)) if pool else None
+        if strategy == "random":
+            pool = sorted(r for r in cands if r not in taken)
+            if not pool:
+                return None
+            key = f"{self.seed}:{s.sample_id}:{len(taken)}".encode()
+            h = int.from_bytes(hashlib.sha256(key).digest()[:8], "little")
+            return pool[h % len(pool)]
         if strategy == "semantic":
             sim = self.similarity[target].copy()
             sim[list(taken | set(cands))] = -np.inf

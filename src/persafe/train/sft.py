@@ -99,8 +99,13 @@ def train_samples(cfg: Any) -> list[Any]:
 
 def save_trained(trainer: Any, tokenizer: Any, base: str, output_dir: str, merge: bool = False) -> Path:
     """Save the trained model (or adapter, pointing at its base folder; or, with ``merge``, the model with the
-    adapter merged in) and the tokenizer."""
+    adapter merged in), the tokenizer, and the trainer's logged metrics (``log_history.json``: loss, and for
+    GRPO ``rewards/<name>/mean`` per logging step)."""
+    from persafe.io import atomic_write_json
+
     out = Path(output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write_json(out / "log_history.json", list(trainer.state.log_history))
     model = trainer.model
     if getattr(model, "peft_config", None):
         if merge:
@@ -131,10 +136,13 @@ def train_sft(cfg: SafeSFTConfig) -> Path:
     from trl import SFTTrainer
 
     from persafe.catalog import builtin_oracle
-    from persafe.train.data import sft_rows
+    from persafe.train.data import choice_rows, sft_rows
 
     ml, taxonomy, _ = builtin_oracle()
-    rows = sft_rows(train_samples(cfg), ml.catalog, taxonomy, target=cfg.target, reasoning=cfg.reasoning)
+    if cfg.task == "choice":
+        rows = choice_rows(train_samples(cfg), ml.catalog)
+    else:
+        rows = sft_rows(train_samples(cfg), ml.catalog, taxonomy, target=cfg.target, reasoning=cfg.reasoning)
     model, tok, base = load_trainable(cfg.model)
     trainer = SFTTrainer(model=model, args=cfg, train_dataset=Dataset.from_list(rows), processing_class=tok,
                          peft_config=peft_for(cfg, model))  # fmt: skip
