@@ -69,7 +69,8 @@ def miniature_tokenizer(catalog: Catalog, texts: Iterable[str], min_word_count: 
 
     texts = list(texts)
     lines = _title_lines(catalog)
-    spans = [s for s in frequent_spans(texts) if s not in set(lines)]
+    title_set = set(lines)
+    spans = [s for s in frequent_spans(texts) if s not in title_set]
 
     def make(vocab: dict[str, int]) -> Any:
         tok = Tokenizer(models.WordLevel(vocab, unk_token="<unk>"))
@@ -84,8 +85,9 @@ def miniature_tokenizer(catalog: Catalog, texts: Iterable[str], min_word_count: 
 
     vocab = {tok: i for i, tok in enumerate(SPECIAL)}
     counts: Counter[str] = Counter()
+    unk = vocab["<unk>"]
     for text, enc in zip(texts, make(vocab).encode_batch(texts), strict=True):  # words: what titles leave
-        counts.update(text[a:b].lower() for (a, b), i in zip(enc.offsets, enc.ids, strict=True) if i == 1)
+        counts.update(text[a:b].lower() for (a, b), i in zip(enc.offsets, enc.ids, strict=True) if i == unk)
     for w, c in sorted(counts.items(), key=lambda x: (-x[1], x[0])):
         if c >= min_word_count and w not in vocab:
             vocab[w] = len(vocab)
